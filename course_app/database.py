@@ -1,0 +1,147 @@
+"""The course's databases, and the rules that keep everyone else's safe.
+
+The server is either the learner's own (``DATABASE_URL``) or the embedded one.
+On it the course only ever creates databases whose names start with
+``alembic_course_``, and it refuses to drop or rebuild any other: pointed at a
+server that holds real data, it cannot lose any of it.
+
+Connection failures become one-sentence ``CourseError``s that say what to fix
+(unreachable host, refused password, missing database); URLs are only shown
+with the password masked.
+"""
+
+import re
+from functools import cache
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
+
+from course_app import server
+from course_app.errors import CourseError
+from course_app.settings import get_settings
+
+PREFIX = "alembic_course_"
+_NAME = re.compile(r"[a-z0-9_]+")
+
+
+def masked(url: URL) -> str:
+    """A URL fit to print: the password, if any, becomes ***."""
+    return url.render_as_string(hide_password=True)
+
+
+def server_url() -> URL:
+    """The learner's server from settings, or the embedded one (started on demand)."""
+    return get_settings().server_url() or server.start()
+
+
+def url_for(name: str) -> URL:
+    """The URL of one of the course's own databases on the server."""
+    return server_url().set(database=_checked(name))
+
+
+def _checked(name: str) -> str:
+    if not name.startswith(PREFIX) or not _NAME.fullmatch(name):
+        raise CourseError(
+            f"Refusing to touch database {name!r}: the course only creates and drops "
+            f"databases named {PREFIX}... (lowercase letters, digits and _)."
+        )
+    return name
+
+
+def explain(exc: Exception, url: URL) -> CourseError:
+    """Turn a driver error into a sentence a learner can act on (no password)."""
+    message = str(getattr(exc, "orig", exc) or exc)
+    where = f"{url.host or 'the embedded server'}" + (f":{url.port}" if url.port else "")
+    if "password authentication failed" in message or "no password supplied" in message:
+        return CourseError(
+            f"PostgreSQL at {where} refused the password for user {url.username!r}. "
+            f"Check DATABASE_PASSWORD, or the password in DATABASE_URL (URL-encoded: @ is %40)."
+        )
+    if re.search(r'database ".*" does not exist', message):
+        return CourseError(
+            f"Database {url.database!r} does not exist on {where}. Point DATABASE_URL "
+            f"(or DATABASE_NAME) at an existing database such as 'postgres'; the course "
+            f"creates its own databases next to it."
+        )
+    if re.search(r'role ".*" does not exist', message):
+        return CourseError(
+            f"PostgreSQL at {where} has no user {url.username!r}. Check DATABASE_USERNAME "
+            f"or the user in DATABASE_URL."
+        )
+    if any(
+        s in message
+        for s in ("Connection refused", "could not translate host", "timeout expired", "No route")
+    ):
+        return CourseError(
+            f"Cannot reach PostgreSQL at {where}. Is the server running, and are the host "
+            f"and port right? Or unset DATABASE_URL to use the embedded server."
+        )
+    if "permission denied to create database" in message:
+        return CourseError(
+            f"User {url.username!r} may not create databases on {where}; the course needs "
+            f"that (ALTER ROLE {url.username} CREATEDB), or unset DATABASE_URL."
+        )
+    first_line = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
+    return CourseError(f"PostgreSQL at {where} said: {first_line}")
+
+
+@cache
+def _admin_engine(url: URL) -> Engine:
+    return create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+
+
+def _admin(statement: str, **params):
+    url = server_url()
+    try:
+        with _admin_engine(url).connect() as conn:
+            result = conn.execute(text(statement), params)
+            return result.fetchall() if result.returns_rows else []
+    except DBAPIError as exc:
+        raise explain(exc, url) from None
+
+
+def check_connection() -> str:
+    """Connect once and return the server's version; raises a CourseError if it cannot."""
+    return _admin("SHOW server_version")[0][0]
+
+
+def exists(name: str) -> bool:
+    return bool(_admin("SELECT 1 FROM pg_database WHERE datname = :n", n=_checked(name)))
+
+
+def course_databases() -> list[str]:
+    rows = _admin("SELECT datname FROM pg_database WHERE starts_with(datname, :p)", p=PREFIX)
+    return sorted(name for (name,) in rows)
+
+
+def create(name: str, template: str | None = None) -> None:
+    """Create one of the course's databases, empty or as a copy of ``template``."""
+    statement = f'CREATE DATABASE "{_checked(name)}"'
+    if template is not None:
+        statement += f' TEMPLATE "{_checked(template)}"'
+    _admin(statement)
+
+
+def drop(name: str) -> None:
+    """Drop one of the course's databases, closing any connection to it first."""
+    _admin(f'DROP DATABASE IF EXISTS "{_checked(name)}" WITH (FORCE)')
+
+
+def recreate(name: str, template: str | None = None) -> None:
+    drop(name)
+    create(name, template)
+
+
+def ensure(name: str) -> URL:
+    """Create the database if it is missing; return its URL."""
+    if not exists(name):
+        create(name)
+    return url_for(name)
+
+
+def engine(name: str) -> Engine:
+    """An engine on one of the course's databases. No pool: a lesson reset may
+    drop the database under it, and the next use should simply reconnect."""
+    return create_engine(url_for(name), poolclass=NullPool)
