@@ -1,0 +1,44 @@
+"""Alembic, Hands-On: the package behind the lessons.
+
+A lesson's first cell is ``lesson = course_app.start(N)``: it prepares the
+lesson's workspace and database (see ``lessons``) and, inside Jupyter, makes
+``%alembic`` available (see ``magics``). Everything else a learner touches is
+a real tool: Alembic, SQLAlchemy, PostgreSQL.
+"""
+
+from course_app.errors import CourseError
+from course_app.lessons import Lesson
+
+__all__ = ["CourseError", "Lesson", "start"]
+
+
+def start(number: int) -> Lesson:
+    """Start lesson ``number`` from its own fresh state; print what is ready."""
+    from course_app import lessons
+
+    lesson = lessons.start(number)
+    _load_magics()
+    at = lesson.version()
+    print(
+        f"Lesson {number} is ready: workspace {lesson.path.relative_to(lesson.path.parent.parent)}/, "
+        f"database {lesson.database}"
+        + (f" at revision {at}." if at else " (empty).")
+    )
+    return lesson
+
+
+def _load_magics() -> None:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    ipython = get_ipython()
+    if ipython is not None:
+        load_ipython_extension(ipython)
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext course_app`` also works."""
+    from course_app import magics
+
+    magics.load_ipython_extension(ipython)

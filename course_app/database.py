@@ -11,11 +11,13 @@ with the password masked.
 """
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from course_app import server
@@ -31,9 +33,30 @@ def masked(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
+_embedded: URL | None = None  # the embedded server's URL, once started by this process
+
+
+def redact(message: str) -> str:
+    """Mask the configured password wherever it appears in a message, raw or URL-encoded."""
+    from urllib.parse import quote, quote_plus
+
+    url = get_settings().server_url()
+    password = url.password if url is not None else None
+    if password:
+        for form in {password, quote(password, safe=""), quote_plus(password)}:
+            message = message.replace(form, "***")
+    return message
+
+
 def server_url() -> URL:
     """The learner's server from settings, or the embedded one (started on demand)."""
-    return get_settings().server_url() or server.start()
+    global _embedded
+    url = get_settings().server_url()
+    if url is not None:
+        return url
+    if _embedded is None:
+        _embedded = server.start()
+    return _embedded
 
 
 def url_for(name: str) -> URL:
@@ -93,13 +116,28 @@ def _admin_engine(url: URL) -> Engine:
 
 
 def _admin(statement: str, **params):
+    global _embedded
     url = server_url()
     try:
-        with _admin_engine(url).connect() as conn:
-            result = conn.execute(text(statement), params)
-            return result.fetchall() if result.returns_rows else []
+        return _run_admin(url, statement, params)
+    except OperationalError as exc:
+        if url is not _embedded:
+            raise explain(exc, url) from None
+        # The embedded server died (stopped, killed, rebooted): start it and retry once.
+        _embedded = None
+        url = server_url()
+        try:
+            return _run_admin(url, statement, params)
+        except DBAPIError as exc:
+            raise explain(exc, url) from None
     except DBAPIError as exc:
         raise explain(exc, url) from None
+
+
+def _run_admin(url: URL, statement: str, params: dict) -> list:
+    with _admin_engine(url).connect() as conn:
+        result = conn.execute(text(statement), params)
+        return result.fetchall() if result.returns_rows else []
 
 
 def check_connection() -> str:
@@ -132,6 +170,22 @@ def drop(name: str) -> None:
 def recreate(name: str, template: str | None = None) -> None:
     drop(name)
     create(name, template)
+
+
+def rename(old: str, new: str) -> None:
+    _admin(f'ALTER DATABASE "{_checked(old)}" RENAME TO "{_checked(new)}"')
+
+
+@contextmanager
+def lock(key: str) -> Iterator[None]:
+    """Hold a server-wide advisory lock, so two kernels never build the same thing."""
+    url = server_url()
+    with _admin_engine(url).connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(hashtext(:k))"), {"k": PREFIX + key})
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": PREFIX + key})
 
 
 def ensure(name: str) -> URL:

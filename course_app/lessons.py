@@ -1,0 +1,246 @@
+"""Lesson workspaces: a fresh folder and a fresh database for each lesson.
+
+``start(4)`` gives lesson 4 the state lesson 3 ends in, whatever ran before:
+
+* ``workspace/lesson04/``, a small project of the learner's own: ``app/``
+  (settings and models), ``alembic.ini``, ``alembic/`` with the revisions of
+  the reference history up to the stage's revision, and a ``.env`` naming
+* ``alembic_course_lesson04``, a database migrated to that same revision.
+
+Databases are copied from templates (``CREATE DATABASE ... TEMPLATE``, about
+20 ms), and each template is built once by running the reference history, so
+"what posts looks like after lesson 4" has one source: ``alembic/versions``.
+A template's name carries a hash of that history; edit a revision and the
+next start builds new templates and drops the stale ones.
+
+Starting a lesson again replaces its workspace; the previous one is kept in
+``workspace/.previous/lessonNN`` (one level of undo).
+"""
+
+import hashlib
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine
+
+from alembic import command
+from alembic.config import Config
+from course_app import database
+from course_app.errors import CourseError
+from course_app.settings import PROJECT_ROOT, get_settings
+
+REFERENCE_DIR = PROJECT_ROOT / "alembic"
+STARTER = Path(__file__).resolve().parent / "starter"
+MODELS = Path(__file__).resolve().parent / "models.py"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Where a lesson starts: which models, whether Alembic is set up, which revision."""
+
+    models: str  # "posts", "before_votes" or "final"
+    alembic: bool  # has a wired alembic/ folder (else: the learner runs `alembic init`)
+    revision: str | None  # reference revision the database and versions/ are at
+
+
+STAGES: dict[int, Stage] = {
+    0: Stage("final", alembic=True, revision="0005"),
+    1: Stage("posts", alembic=False, revision=None),
+    2: Stage("posts", alembic=False, revision=None),
+    3: Stage("posts", alembic=True, revision=None),
+    4: Stage("before_votes", alembic=True, revision="0001"),
+    5: Stage("before_votes", alembic=True, revision="0004"),
+    6: Stage("before_votes", alembic=True, revision="0004"),
+    7: Stage("final", alembic=False, revision=None),
+}
+
+
+# -- models for a stage -------------------------------------------------------
+
+
+def models_source(kind: str) -> str:
+    """The text of the workspace's ``app/models.py`` at a stage."""
+    if kind == "posts":
+        return (STARTER / "models" / "posts.py").read_text()
+    source = MODELS.read_text()
+    # Replace the course's docstring with one that fits the learner's project.
+    source = re.sub(r'\A""".*?"""', '"""The blog app\'s tables."""', source, flags=re.S)
+    if kind == "before_votes":
+        source = source[: source.index("\n\nclass Vote(Base):")] + "\n"
+    return source
+
+
+# -- reference history and templates -------------------------------------------
+
+
+def reference_config() -> Config:
+    """The reference history, without alembic.ini's logging setup: building a
+    template should not print migration logs into the learner's first cell."""
+    config = Config()
+    config.set_main_option("script_location", str(REFERENCE_DIR))
+    return config
+
+
+def _history_hash() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(REFERENCE_DIR.rglob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def template_name(revision: str | None) -> str:
+    return f"{database.PREFIX}tpl_{revision or 'empty'}_{_history_hash()}"
+
+
+def ensure_template(revision: str | None) -> str:
+    """Build the template database for a revision once; later calls reuse it."""
+    name = template_name(revision)
+    if database.exists(name):
+        return name
+    with database.lock("templates"):  # another kernel may be building it right now
+        if not database.exists(name):
+            _build_template(name, revision)
+    return name
+
+
+def _build_template(name: str, revision: str | None) -> None:
+    # Built under another name and renamed when complete: a crash half-way
+    # never leaves a half-migrated template behind under the real name.
+    building = name + "_building"
+    database.recreate(building)
+    if revision is not None:
+        engine = database.engine(building)
+        try:
+            with engine.begin() as connection:
+                config = reference_config()
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+        finally:
+            engine.dispose()
+    for stale in database.course_databases():
+        if stale.startswith(f"{database.PREFIX}tpl_{revision or 'empty'}_") and stale != building:
+            database.drop(stale)
+    database.rename(building, name)
+
+
+# -- lessons -------------------------------------------------------------------
+
+
+@dataclass
+class Lesson:
+    """One started lesson: its folder, its database, and a few ways to look at both."""
+
+    number: int
+    path: Path
+    database: str
+
+    @property
+    def versions(self) -> Path:
+        return self.path / "alembic" / "versions"
+
+    def engine(self) -> Engine:
+        return database.engine(self.database)
+
+    def tables(self) -> list[str]:
+        """The tables in the lesson's database, sorted."""
+        engine = self.engine()
+        try:
+            return sorted(inspect(engine).get_table_names())
+        finally:
+            engine.dispose()
+
+    def columns(self, table: str) -> list[dict]:
+        engine = self.engine()
+        try:
+            return inspect(engine).get_columns(table)
+        finally:
+            engine.dispose()
+
+    def query(self, sql: str, **params) -> list[tuple]:
+        """Run one SQL statement in the lesson's database; rows as tuples."""
+        engine = self.engine()
+        try:
+            with engine.begin() as conn:
+                result = conn.execute(text(sql), params)
+                return [tuple(row) for row in result] if result.returns_rows else []
+        finally:
+            engine.dispose()
+
+    def version(self) -> str | None:
+        """What ``alembic_version`` holds: the revision the database is at."""
+        if "alembic_version" not in self.tables():
+            return None
+        rows = self.query("SELECT version_num FROM alembic_version")
+        return rows[0][0] if rows else None
+
+    def __repr__(self) -> str:
+        return f"<Lesson {self.number}: {self.path.relative_to(PROJECT_ROOT)}, {self.database}>"
+
+
+_current: Lesson | None = None
+
+
+def current() -> Lesson:
+    if _current is None:
+        raise CourseError(
+            "No lesson is started in this notebook. Run its first cell "
+            "(course_app.start(N)) and try again."
+        )
+    return _current
+
+
+def workspace_path(number: int) -> Path:
+    return get_settings().workspace_dir / f"lesson{number:02d}"
+
+
+def _write_workspace(path: Path, stage: Stage, url: str) -> None:
+    if path.exists():
+        previous = path.parent / ".previous" / path.name
+        shutil.rmtree(previous, ignore_errors=True)
+        previous.parent.mkdir(parents=True, exist_ok=True)
+        path.rename(previous)
+    (path / "app").mkdir(parents=True)
+    shutil.copy(STARTER / "app" / "__init__.py", path / "app" / "__init__.py")
+    shutil.copy(STARTER / "app" / "config.py", path / "app" / "config.py")
+    (path / "app" / "models.py").write_text(models_source(stage.models))
+    (path / ".env").write_text(
+        "# Written by the course for this lesson. Never commit a .env file.\n"
+        f"APP_DATABASE_URL={url}\n"
+    )
+    if not stage.alembic:
+        return
+    shutil.copy(STARTER / "alembic.ini", path / "alembic.ini")
+    shutil.copytree(STARTER / "alembic", path / "alembic")
+    shutil.copy(REFERENCE_DIR / "script.py.mako", path / "alembic" / "script.py.mako")
+    versions = path / "alembic" / "versions"
+    versions.mkdir()
+    for revision in _revisions_up_to(stage.revision):
+        shutil.copy(revision, versions / revision.name)
+
+
+def _revisions_up_to(revision: str | None) -> list[Path]:
+    """The reference revision files from the first one to ``revision``, in order."""
+    if revision is None:
+        return []
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(reference_config())
+    return [Path(s.path) for s in script.walk_revisions("base", revision)][::-1]
+
+
+def start(number: int) -> Lesson:
+    """Give lesson ``number`` a fresh workspace and database; make it current."""
+    global _current
+    if number not in STAGES:
+        raise CourseError(f"There is no lesson {number}; lessons are {min(STAGES)} to {max(STAGES)}.")
+    stage = STAGES[number]
+    name = f"{database.PREFIX}lesson{number:02d}"
+    database.recreate(name, template=ensure_template(stage.revision))
+    url = database.url_for(name).render_as_string(hide_password=False)
+    path = workspace_path(number)
+    _write_workspace(path, stage, url)
+    _current = Lesson(number, path, name)
+    return _current
