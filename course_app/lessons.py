@@ -177,7 +177,7 @@ class Lesson:
         return rows[0][0] if rows else None
 
     def __repr__(self) -> str:
-        return f"<Lesson {self.number}: {self.path.relative_to(PROJECT_ROOT)}, {self.database}>"
+        return f"<Lesson {self.number}: {self.path}, {self.database}>"
 
 
 _current: Lesson | None = None

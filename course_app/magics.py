@@ -19,6 +19,7 @@ A crash in a revision or ``env.py`` is shown as one line (file, line, error),
 never as a traceback wall, and never with a password in it.
 """
 
+import importlib
 import logging
 import os
 import shlex
@@ -37,7 +38,7 @@ def run(argv: list[str], cwd: Path) -> int:
         try:
             CommandLine(prog="alembic").main(argv)
         except SystemExit as exc:  # argparse errors, and Alembic's "FAILED: ..." exit
-            return exc.code if isinstance(exc.code, int) else 1
+            return 1 if exc.code else 0
         except Exception as exc:  # a revision or env.py raised: say where, briefly
             print("ERROR: " + describe(exc, cwd), file=sys.stderr)
             return 1
@@ -90,9 +91,17 @@ def _isolated(cwd: Path):
 
 
 def _forget_app_modules() -> None:
-    """Each workspace has its own ``app`` package; never reuse another's, or an old one."""
+    """Each workspace has its own ``app`` package; never reuse another's, or an old one.
+
+    Forgetting the modules is not enough: the finder Python caches for the
+    path entry "." (``prepend_sys_path = .``) remembers the absolute folder it
+    was created in, so it would go on finding the previous lesson's ``app``.
+    """
     for name in [m for m in sys.modules if m == "app" or m.startswith("app.")]:
         del sys.modules[name]
+    for entry in [e for e in sys.path_importer_cache if not os.path.isabs(e)]:
+        del sys.path_importer_cache[entry]
+    importlib.invalidate_caches()
 
 
 def alembic_magic(line: str) -> None:

@@ -1,0 +1,118 @@
+"""``python -m course_app``: the course's few commands for a terminal.
+
+    python -m course_app server start|stop|status|url
+    python -m course_app reset LESSON      # give a lesson a fresh start
+    python -m course_app doctor            # is this machine ready? what to fix
+
+Errors are one line, without a traceback and without a password, and the
+exit status is 1.
+"""
+
+import argparse
+import importlib.metadata
+import re
+import sys
+import tempfile
+
+from course_app import database, lessons, server
+from course_app.errors import CourseError
+from course_app.settings import PROJECT_ROOT, get_settings
+
+
+def cmd_server(action: str) -> None:
+    settings = get_settings()
+    if not settings.uses_embedded_server and action in ("start", "stop", "status"):
+        print("DATABASE_URL (or DATABASE_HOSTNAME) is set: the course uses your server, not the embedded one.")
+        return
+    if action == "start":
+        server.start()
+        print(f"Embedded PostgreSQL running, data in {server.data_dir()}")
+    elif action == "stop":
+        print("Embedded PostgreSQL stopped." if server.stop() else "Embedded PostgreSQL was not running.")
+    elif action == "status":
+        info = server.status()
+        state = f"running (pid {info['pid']})" if info["running"] else "not running"
+        print(f"Embedded PostgreSQL {state}, data in {info['data_dir']}")
+    elif action == "url":
+        print(database.masked(database.server_url()))
+
+
+def cmd_reset(number: int) -> None:
+    lesson = lessons.start(number)
+    print(f"Lesson {number} reset: {lesson.path}, database {lesson.database} at {lesson.version() or 'base'}.")
+
+
+def _pins() -> dict[str, str]:
+    pins = {}
+    for line in (PROJECT_ROOT / "requirements.txt").read_text().splitlines():
+        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)==(\S+)", line.strip())
+        if match:
+            pins[match[1]] = match[2]
+    return pins
+
+
+def cmd_doctor() -> int:
+    problems = 0
+
+    def report(ok: bool, what: str, fix: str = "") -> None:
+        nonlocal problems
+        problems += not ok
+        print(f"[{'ok' if ok else 'FIX'}] {what}" + (f"\n      -> {fix}" if not ok and fix else ""))
+
+    version = sys.version_info
+    report(
+        (3, 10) <= version[:2] <= (3, 14),
+        f"Python {version.major}.{version.minor}.{version.micro}",
+        "Use Python 3.10 to 3.14 for the virtual environment.",
+    )
+    for name, pinned in _pins().items():
+        try:
+            installed = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            installed = None
+        report(
+            installed == pinned,
+            f"{name} {installed or 'missing'} (pinned {pinned})",
+            "Run: python -m pip install -r requirements.txt",
+        )
+    settings = get_settings()
+    for folder in (settings.workspace_dir, settings.course_data_dir):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=folder).close()
+            report(True, f"can write to {folder}")
+        except OSError as exc:
+            report(False, f"cannot write to {folder} ({exc.strerror})", "Check the folder's permissions.")
+    where = "the embedded PostgreSQL" if settings.uses_embedded_server else "your PostgreSQL server"
+    try:
+        report(True, f"{where} answers: PostgreSQL {database.check_connection()}")
+    except CourseError as exc:
+        report(False, f"{where} does not answer", str(exc))
+    print("Everything is ready." if not problems else f"{problems} thing(s) to fix.")
+    return 1 if problems else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course_app", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    server_parser = commands.add_parser("server", help="the embedded PostgreSQL server")
+    server_parser.add_argument("action", choices=["start", "stop", "status", "url"])
+    reset_parser = commands.add_parser("reset", help="give a lesson a fresh start")
+    reset_parser.add_argument("lesson", type=int)
+    commands.add_parser("doctor", help="check this machine and say what to fix")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "server":
+            cmd_server(args.action)
+        elif args.command == "reset":
+            cmd_reset(args.lesson)
+        elif args.command == "doctor":
+            return cmd_doctor()
+    except CourseError as exc:
+        print(f"error: {database.redact(str(exc))}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

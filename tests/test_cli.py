@@ -1,0 +1,45 @@
+"""python -m course_app: the terminal commands."""
+
+import subprocess
+import sys
+
+from course_app.__main__ import main
+
+
+def test_server_url_is_masked(on_external, capsys):
+    assert main(["server", "url"]) == 0
+    out = capsys.readouterr().out
+    assert "postgres:***@127.0.0.1" in out and "p%w" not in out
+
+
+def test_server_commands_on_the_embedded_server(env, capsys):
+    env(DATABASE_URL=None)
+    assert main(["server", "start"]) == 0
+    assert main(["server", "status"]) == 0
+    assert "running (pid" in capsys.readouterr().out
+
+
+def test_reset_and_doctor(env, capsys):
+    env(DATABASE_URL=None)
+    assert main(["reset", "5"]) == 0
+    assert "database alembic_course_lesson05 at 0004" in capsys.readouterr().out
+    assert main(["doctor"]) == 0
+    assert "Everything is ready." in capsys.readouterr().out
+
+
+def test_doctor_says_what_to_fix(on_external, env, capsys):
+    env(DATABASE_URL=on_external.set(port=1).render_as_string(hide_password=False))
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "[FIX] your PostgreSQL server does not answer" in out
+    assert "Cannot reach PostgreSQL at 127.0.0.1:1" in out
+
+
+def test_errors_are_one_line_with_status_1(on_external, env):
+    env(DATABASE_URL=on_external.set(password="bad-secret").render_as_string(hide_password=False))
+    result = subprocess.run([sys.executable, "-m", "course_app", "reset", "3"],
+                            capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: PostgreSQL at 127.0.0.1")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "bad-secret" not in result.stderr + result.stdout

@@ -1,0 +1,64 @@
+"""Lesson workspaces: the right state for every lesson, from the reference history."""
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from course_app import lessons
+from course_app.errors import CourseError
+
+
+@pytest.mark.parametrize("number", sorted(lessons.STAGES))
+def test_every_lesson_starts_in_its_stage(number):
+    stage = lessons.STAGES[number]
+    lesson = lessons.start(number)
+    assert lesson.version() == stage.revision
+    assert (lesson.path / "app" / "models.py").exists()
+    assert (lesson.path / ".env").read_text().count("APP_DATABASE_URL=") == 1
+    assert (lesson.path / "alembic.ini").exists() == stage.alembic
+    if stage.alembic:
+        copied = sorted(p.name for p in lesson.versions.glob("*.py"))
+        assert copied == [p.name for p in lessons._revisions_up_to(stage.revision)]
+
+
+def _differences(models_kind: str, lesson: "lessons.Lesson"):
+    namespace: dict = {}
+    exec(compile(lessons.models_source(models_kind), "models.py", "exec"), namespace)
+    engine = lesson.engine()
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, namespace["Base"].metadata)
+    engine.dispose()
+    return [d for d in diff if not (d[0] == "remove_table" and d[1].name == "alembic_version")]
+
+
+@pytest.mark.parametrize("kind, lesson_number", [("posts", 4), ("before_votes", 5), ("final", 0)])
+def test_stage_models_match_the_reference_history(kind, lesson_number):
+    """The workspace models of each stage are exactly what the history builds by then."""
+    assert _differences(kind, lessons.start(lesson_number)) == []
+
+
+def test_starting_again_gives_a_fresh_state_and_keeps_the_previous_workspace():
+    lesson = lessons.start(4)
+    lesson.query("INSERT INTO posts (title) VALUES ('hello')")
+    (lesson.path / "notes.txt").write_text("mine")
+    again = lessons.start(4)
+    assert again.query("SELECT count(*) FROM posts") == [(0,)]
+    assert not (again.path / "notes.txt").exists()
+    assert (again.path.parent / ".previous" / "lesson04" / "notes.txt").read_text() == "mine"
+
+
+def test_lessons_start_in_any_order():
+    for number in (6, 1, 4, 0, 4):
+        assert lessons.start(number).version() == lessons.STAGES[number].revision
+
+
+def test_an_unknown_lesson_says_which_exist():
+    with pytest.raises(CourseError, match="There is no lesson 42; lessons are 0 to 7"):
+        lessons.start(42)
+
+
+def test_templates_are_reused():
+    name = lessons.ensure_template("0004")
+    assert lessons.ensure_template("0004") == name
+    assert name.startswith("alembic_course_tpl_0004_")
