@@ -168,6 +168,18 @@ class Lesson:
         finally:
             engine.dispose()
 
+    def load_models(self):
+        """Import the workspace's ``app/models.py`` afresh (after you edit it)."""
+        import importlib.util
+        import sys
+
+        path = self.path / "app" / "models.py"
+        spec = importlib.util.spec_from_file_location(f"lesson{self.number:02d}_models", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclass-style annotations need the module registered
+        spec.loader.exec_module(module)
+        return module
+
     def version(self) -> str | None:
         """What ``alembic_version`` holds: the revision the database is at."""
         if "alembic_version" not in self.tables():

@@ -1,0 +1,49 @@
+"""check(), hint(), solution() and apply() as a learner sees them."""
+
+from course_app import lessons
+from course_app.exercises import ____
+from course_app.exercises import lesson00, lesson03
+
+
+def test_three_outcomes_are_printed(capsys):
+    lessons.start(0)
+    lesson00.current_revision.check(____)
+    lesson00.current_revision.check("head")
+    lesson00.current_revision.check("0005")
+    lesson00.current_revision.check()
+    out = capsys.readouterr().out.splitlines()
+    assert out[3] == "Not attempted: pass your answer: current_revision.check(answer)"
+    assert out[0].startswith("Not attempted: replace ____")
+    assert out[1].startswith("Not yet: 'head' is a label")
+    assert out[2].startswith("Correct! The database is at 0005")
+
+
+def test_hints_have_levels(capsys):
+    lesson03.create_posts.hint()
+    lesson03.create_posts.hint(2)
+    lesson03.create_posts.hint(9)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Hint 1:") and out[0].endswith("(more: .hint(2))")
+    assert out[1].startswith("Hint 2:") and "more" not in out[1]
+    assert out[2].startswith("Hint 2:")
+
+
+def test_the_solution_is_the_reference_revision_itself(capsys):
+    lesson03.create_posts.solution()
+    out = capsys.readouterr().out
+    assert out.startswith("# alembic/versions/0001_create_posts_table.py\ndef upgrade() -> None:")
+    assert 'op.drop_table("posts")' in out
+
+
+def test_apply_puts_the_reference_in_place_and_then_it_checks(capsys):
+    lessons.start(3)
+    from course_app.exercises import run
+
+    run(lessons.current(), "revision", "-m", "create posts table", "--rev-id", "0001")
+    lesson03.create_posts.check()
+    lesson03.create_posts.apply()
+    lesson03.create_posts.check()
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Not yet: after upgrade 0001 there is no posts table")
+    assert out[1] == "Wrote the reference revision to alembic/versions/0001_create_posts_table.py."
+    assert out[2].startswith("Correct!")
