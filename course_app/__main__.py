@@ -3,6 +3,7 @@
     python -m course_app server start|stop|status|url
     python -m course_app reset LESSON      # give a lesson a fresh start
     python -m course_app doctor            # is this machine ready? what to fix
+    python -m course_app notebooks run [N ...] | copies [--check]   # for instructors
 
 Errors are one line, without a traceback and without a password, and the
 exit status is 1.
@@ -92,6 +93,23 @@ def cmd_doctor() -> int:
     return 1 if problems else 0
 
 
+def cmd_notebooks(action: str, lessons_wanted: list[int], check: bool) -> int:
+    from course_app import notebooks
+
+    if action == "run":
+        for path in notebooks.solved_lessons():
+            if not lessons_wanted or int(path.name[:2]) in lessons_wanted:
+                print(f"running {path.relative_to(PROJECT_ROOT)} ...", flush=True)
+                notebooks.execute(path)
+    stale = notebooks.write_copies(check=check)
+    if check and stale:
+        print(f"Learner copies out of date: {', '.join(stale)}. "
+              f"Run: python -m course_app notebooks copies", file=sys.stderr)
+        return 1
+    print(f"Learner copies in notebooks/ are up to date ({'checked' if check else 'written'}).")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_app", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -100,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     reset_parser = commands.add_parser("reset", help="give a lesson a fresh start")
     reset_parser.add_argument("lesson", type=int)
     commands.add_parser("doctor", help="check this machine and say what to fix")
+    notebooks_parser = commands.add_parser("notebooks", help="run solved lessons, make learner copies")
+    notebooks_parser.add_argument("action", choices=["run", "copies"])
+    notebooks_parser.add_argument("lessons", type=int, nargs="*")
+    notebooks_parser.add_argument("--check", action="store_true", help="fail if copies are stale")
     args = parser.parse_args(argv)
     try:
         if args.command == "server":
@@ -108,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd_reset(args.lesson)
         elif args.command == "doctor":
             return cmd_doctor()
+        elif args.command == "notebooks":
+            return cmd_notebooks(args.action, args.lessons, args.check)
     except CourseError as exc:
         print(f"error: {database.redact(str(exc))}", file=sys.stderr)
         return 1

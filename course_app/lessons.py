@@ -25,6 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from alembic import command
 from alembic.config import Config
@@ -143,6 +144,14 @@ class Lesson:
     def engine(self) -> Engine:
         return database.engine(self.database)
 
+    def revision(self, revision_id: str) -> Path:
+        """The workspace's revision file with this id."""
+        found = sorted(self.versions.glob(f"{revision_id}_*.py"))
+        if not found:
+            raise CourseError(f"there is no revision {revision_id} in alembic/versions yet: "
+                              f"the cells above create it.")
+        return found[0]
+
     def tables(self) -> list[str]:
         """The tables in the lesson's database, sorted."""
         engine = self.engine()
@@ -152,6 +161,9 @@ class Lesson:
             engine.dispose()
 
     def columns(self, table: str) -> list[dict]:
+        if table not in self.tables():
+            raise CourseError(f"there is no {table} table in the lesson's database (it is at "
+                              f"{self.version() or 'base'}).")
         engine = self.engine()
         try:
             return inspect(engine).get_columns(table)
@@ -165,6 +177,10 @@ class Lesson:
             with engine.begin() as conn:
                 result = conn.execute(text(sql), params)
                 return [tuple(row) for row in result] if result.returns_rows else []
+        except DBAPIError as exc:
+            said = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            raise CourseError(f"PostgreSQL refused the query: {said}. (The database is at "
+                              f"{self.version() or 'base'}.)") from None
         finally:
             engine.dispose()
 

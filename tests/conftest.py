@@ -1,11 +1,6 @@
-"""Shared fixtures: a private course folder for the test run, and a second,
-password-protected PostgreSQL server on 127.0.0.1 playing "your own server".
-
-The whole run (unit tests, migrations, notebooks executed by nbval, which
-inherit this environment) uses its own embedded server and workspace under
-pytest's temporary folder, so running the tests never resets a lesson a
-developer has open.
-"""
+"""Fixtures: settings per test, and a second, password-protected PostgreSQL
+server on 127.0.0.1 playing "your own server". (The run's own embedded server
+and workspace are set up by the conftest.py at the project root.)"""
 
 import os
 import shutil
@@ -19,31 +14,6 @@ from sqlalchemy.engine import URL
 
 # A password that breaks every naive way of building a URL or an ini file.
 EXTERNAL_PASSWORD = "p%w@d:/x y"
-
-_RUN_DIR = Path(tempfile.mkdtemp(prefix="course-tests-"))
-
-
-def pytest_configure(config):
-    # Before anything reads settings; nbval's kernels inherit this environment.
-    for name in ("DATABASE_URL", "DATABASE_HOSTNAME", "DATABASE_PASSWORD"):
-        os.environ.pop(name, None)
-    os.environ["COURSE_DATA_DIR"] = str(_RUN_DIR / "course")
-    os.environ["WORKSPACE_DIR"] = str(_RUN_DIR / "workspace")
-    # Alembic logs some findings in set order; a fixed seed keeps the notebooks'
-    # outputs byte-for-byte stable for nbval (kernels are new processes).
-    os.environ["PYTHONHASHSEED"] = "0"
-
-
-def pytest_unconfigure(config):
-    from course_app import server
-    from course_app.settings import get_settings
-
-    get_settings.cache_clear()
-    try:
-        server.stop()
-    finally:
-        shutil.rmtree(_RUN_DIR, ignore_errors=True)
-
 
 @pytest.fixture
 def env(monkeypatch):

@@ -60,6 +60,7 @@ class Exercise:
         self._reference = reference
         self._solution = solution
         self._apply = apply
+        self._given: tuple = ()  # the last answers passed to check(), for require()
 
     def check(self, *answers) -> None:
         """Print whether the answer (or the lesson's state) is right, and why."""
@@ -71,6 +72,7 @@ class Exercise:
         if any(isinstance(a, Placeholder) for a in answers):
             print("Not attempted: replace ____ with your answer, then run the cell again.")
             return
+        self._given = answers
         try:
             message = self._check(lessons.current(), *answers)
         except NotAttempted as exc:
@@ -78,7 +80,18 @@ class Exercise:
         except NotYet as exc:
             print(f"Not yet: {exc}")
         else:
+            first = message.split(" ", 1)[0] if message else ""
+            if first.isalpha():  # "the database ..." -> "The database ...", but not "env.py"
+                message = message[:1].upper() + message[1:]
             print(f"Correct! {message}" if message else "Correct!")
+
+    def require(self) -> None:
+        """For a cell that builds on this exercise: stop with one clear line if it is not solved."""
+        try:
+            self._check(lessons.current(), *self._given)
+        except (NotYet, NotAttempted) as exc:
+            raise CourseError(f"this cell builds on exercise {self.name}, which is not solved yet "
+                              f"({exc}) Solve it, or run ex.{self.name}.apply() to move on.") from None
 
     def hint(self, level: int = 1) -> None:
         level = max(1, min(level, len(self._hints)))
@@ -138,13 +151,16 @@ def copy_reference(lesson: "lessons.Lesson", revision: str) -> Path:
 # -- looking at the learner's work ---------------------------------------------------
 
 
-def revision_file(lesson: "lessons.Lesson", revision: str, what: str) -> Path:
+def revision_file(lesson: "lessons.Lesson", revision: str, what: str,
+                  autogenerate: bool = False) -> Path:
     """The learner's revision file with this id; NotAttempted if there is none."""
     found = sorted(lesson.versions.glob(f"{revision}_*.py"))
     if not found:
+        how = ("--autogenerate " if autogenerate else "")
+        then = ", then review it." if autogenerate else ", then fill in upgrade() and downgrade()."
         raise NotAttempted(
             f"there is no revision {revision} in alembic/versions yet. Create it with "
-            f'%alembic revision -m "{what}" --rev-id {revision}, then fill in upgrade() and downgrade().'
+            f'%alembic revision {how}-m "{what}" --rev-id {revision}{then}'
         )
     path = found[0]
     try:

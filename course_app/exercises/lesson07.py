@@ -74,7 +74,7 @@ def round_trip(lesson):
         trial.alembic("upgrade", "head")
         if _differences(lesson, trial.engine):
             raise NotYet("upgrade head after downgrade base does not rebuild the models.")
-    return "up, down to base, and up again: your history is reversible."
+    return "Up, down to base, and up again: your history is reversible."
 
 
 @exercise(
