@@ -56,9 +56,7 @@ def run_migrations_online() -> None:
         configuration["sqlalchemy.url"] = get_url()
         engine = engine_from_config(configuration, prefix="sqlalchemy.", poolclass=pool.NullPool)
     with engine.connect() as connection:
-        context.configure(
-            connection=connection, target_metadata=target_metadata, compare_type=True
-        )
+        context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
         with context.begin_transaction():
             context.run_migrations()
 

@@ -48,9 +48,17 @@ def main() -> None:
         get_settings.cache_clear()
         database._embedded = None
 
-    figures: dict[str, list[float]] = {k: [] for k in (
-        "server cold start", "server warm start", "first lesson start (cold server)",
-        "lesson reset (warm)", "upgrade head: %alembic", "upgrade head: subprocess alembic")}
+    figures: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "server cold start",
+            "server warm start",
+            "first lesson start (cold server)",
+            "lesson reset (warm)",
+            "upgrade head: %alembic",
+            "upgrade head: subprocess alembic",
+        )
+    }
     try:
         for i in range(runs):
             fresh_folder(i)
@@ -66,11 +74,20 @@ def main() -> None:
             lesson = lessons.start(4)
             with contextlib.redirect_stderr(io.StringIO()):  # the migration log
                 figures["upgrade head: %alembic"].append(
-                    timed(lambda: magics.run(["-q", "upgrade", "head"], lesson.path)))
+                    timed(lambda path=lesson.path: magics.run(["-q", "upgrade", "head"], path))
+                )
             lesson = lessons.start(4)
-            figures["upgrade head: subprocess alembic"].append(timed(lambda: subprocess.run(
-                [sys.executable, "-m", "alembic", "-q", "upgrade", "head"], cwd=lesson.path,
-                check=True, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+            figures["upgrade head: subprocess alembic"].append(
+                timed(
+                    lambda path=lesson.path: subprocess.run(
+                        [sys.executable, "-m", "alembic", "-q", "upgrade", "head"],
+                        cwd=path,
+                        check=True,
+                        stdin=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
+            )
             server.stop()
             server._forget(server.data_dir())
     finally:

@@ -21,8 +21,7 @@ def start(number: int) -> Lesson:
     at = lesson.version()
     print(
         f"Lesson {number} is ready: workspace {lesson.path.relative_to(lesson.path.parent.parent)}/, "
-        f"database {lesson.database}"
-        + (f" at revision {at}." if at else " (empty).")
+        f"database {lesson.database}" + (f" at revision {at}." if at else " (empty).")
     )
     return lesson
 

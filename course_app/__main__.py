@@ -23,13 +23,19 @@ from course_app.settings import PROJECT_ROOT, get_settings
 def cmd_server(action: str) -> None:
     settings = get_settings()
     if not settings.uses_embedded_server and action in ("start", "stop", "status"):
-        print("DATABASE_URL (or DATABASE_HOSTNAME) is set: the course uses your server, not the embedded one.")
+        print(
+            "DATABASE_URL (or DATABASE_HOSTNAME) is set: the course uses your server, not the embedded one."
+        )
         return
     if action == "start":
         server.start()
         print(f"Embedded PostgreSQL running, data in {server.data_dir()}")
     elif action == "stop":
-        print("Embedded PostgreSQL stopped." if server.stop() else "Embedded PostgreSQL was not running.")
+        print(
+            "Embedded PostgreSQL stopped."
+            if server.stop()
+            else "Embedded PostgreSQL was not running."
+        )
     elif action == "status":
         info = server.status()
         state = f"running (pid {info['pid']})" if info["running"] else "not running"
@@ -40,7 +46,9 @@ def cmd_server(action: str) -> None:
 
 def cmd_reset(number: int) -> None:
     lesson = lessons.start(number)
-    print(f"Lesson {number} reset: {lesson.path}, database {lesson.database} at {lesson.version() or 'base'}.")
+    print(
+        f"Lesson {number} reset: {lesson.path}, database {lesson.database} at {lesson.version() or 'base'}."
+    )
 
 
 def _pins() -> dict[str, str]:
@@ -83,7 +91,11 @@ def cmd_doctor() -> int:
             tempfile.TemporaryFile(dir=folder).close()
             report(True, f"can write to {folder}")
         except OSError as exc:
-            report(False, f"cannot write to {folder} ({exc.strerror})", "Check the folder's permissions.")
+            report(
+                False,
+                f"cannot write to {folder} ({exc.strerror})",
+                "Check the folder's permissions.",
+            )
     where = "the embedded PostgreSQL" if settings.uses_embedded_server else "your PostgreSQL server"
     try:
         report(True, f"{where} answers: PostgreSQL {database.check_connection()}")
@@ -103,22 +115,29 @@ def cmd_notebooks(action: str, lessons_wanted: list[int], check: bool) -> int:
                 notebooks.execute(path)
     stale = notebooks.write_copies(check=check)
     if check and stale:
-        print(f"Learner copies out of date: {', '.join(stale)}. "
-              f"Run: python -m course_app notebooks copies", file=sys.stderr)
+        print(
+            f"Learner copies out of date: {', '.join(stale)}. "
+            f"Run: python -m course_app notebooks copies",
+            file=sys.stderr,
+        )
         return 1
     print(f"Learner copies in notebooks/ are up to date ({'checked' if check else 'written'}).")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course_app", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m course_app", description=__doc__.split("\n")[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     server_parser = commands.add_parser("server", help="the embedded PostgreSQL server")
     server_parser.add_argument("action", choices=["start", "stop", "status", "url"])
     reset_parser = commands.add_parser("reset", help="give a lesson a fresh start")
     reset_parser.add_argument("lesson", type=int)
     commands.add_parser("doctor", help="check this machine and say what to fix")
-    notebooks_parser = commands.add_parser("notebooks", help="run solved lessons, make learner copies")
+    notebooks_parser = commands.add_parser(
+        "notebooks", help="run solved lessons, make learner copies"
+    )
     notebooks_parser.add_argument("action", choices=["run", "copies"])
     notebooks_parser.add_argument("lessons", type=int, nargs="*")
     notebooks_parser.add_argument("--check", action="store_true", help="fail if copies are stale")

@@ -23,12 +23,12 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from alembic.config import Config
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from alembic import command
-from alembic.config import Config
 from course_app import database
 from course_app.errors import CourseError
 from course_app.settings import PROJECT_ROOT, get_settings
@@ -148,8 +148,10 @@ class Lesson:
         """The workspace's revision file with this id."""
         found = sorted(self.versions.glob(f"{revision_id}_*.py"))
         if not found:
-            raise CourseError(f"there is no revision {revision_id} in alembic/versions yet: "
-                              f"the cells above create it.")
+            raise CourseError(
+                f"there is no revision {revision_id} in alembic/versions yet: "
+                f"the cells above create it."
+            )
         return found[0]
 
     def tables(self) -> list[str]:
@@ -162,8 +164,10 @@ class Lesson:
 
     def columns(self, table: str) -> list[dict]:
         if table not in self.tables():
-            raise CourseError(f"there is no {table} table in the lesson's database (it is at "
-                              f"{self.version() or 'base'}).")
+            raise CourseError(
+                f"there is no {table} table in the lesson's database (it is at "
+                f"{self.version() or 'base'})."
+            )
         engine = self.engine()
         try:
             return inspect(engine).get_columns(table)
@@ -179,8 +183,10 @@ class Lesson:
                 return [tuple(row) for row in result] if result.returns_rows else []
         except DBAPIError as exc:
             said = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-            raise CourseError(f"PostgreSQL refused the query: {said}. (The database is at "
-                              f"{self.version() or 'base'}.)") from None
+            raise CourseError(
+                f"PostgreSQL refused the query: {said}. (The database is at "
+                f"{self.version() or 'base'}.)"
+            ) from None
         finally:
             engine.dispose()
 
@@ -262,7 +268,9 @@ def start(number: int) -> Lesson:
     """Give lesson ``number`` a fresh workspace and database; make it current."""
     global _current
     if number not in STAGES:
-        raise CourseError(f"There is no lesson {number}; lessons are {min(STAGES)} to {max(STAGES)}.")
+        raise CourseError(
+            f"There is no lesson {number}; lessons are {min(STAGES)} to {max(STAGES)}."
+        )
     stage = STAGES[number]
     name = f"{database.PREFIX}lesson{number:02d}"
     database.recreate(name, template=ensure_template(stage.revision))

@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from alembic.config import CommandLine
+
 from course_app.database import redact
 
 
@@ -54,8 +55,12 @@ def describe(exc: BaseException, cwd: Path) -> str:
 
     if isinstance(exc, SyntaxError) and exc.filename:
         return f"{shown(exc.filename)}, line {exc.lineno}: SyntaxError: {exc.msg}"
-    ours = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).is_relative_to(cwd)]
-    where = f"{shown(ours[-1].filename)}, line {ours[-1].lineno}, in {ours[-1].name}: " if ours else ""
+    ours = [
+        f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).is_relative_to(cwd)
+    ]
+    where = (
+        f"{shown(ours[-1].filename)}, line {ours[-1].lineno}, in {ours[-1].name}: " if ours else ""
+    )
     detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     return redact(f"{where}{type(exc).__name__}: {detail[0] if detail else ''}")
 

@@ -38,7 +38,9 @@ def blank(match: re.Match, writes_file: bool) -> str:
     assigned = ASSIGNMENT.match(first)
     if assigned and len(body.strip().splitlines()) == 1:  # one value to give: name = ____
         names = [n.strip() for n in assigned[1].split(",")]
-        return f"{indent}{', '.join(names)} = {', '.join('____' for _ in names)}  # YOUR CODE HERE\n"
+        return (
+            f"{indent}{', '.join(names)} = {', '.join('____' for _ in names)}  # YOUR CODE HERE\n"
+        )
     return f"{indent}# YOUR CODE HERE\n"
 
 
@@ -48,7 +50,7 @@ def learner_copy(solved: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if cell.cell_type != "code":
             continue
         writes_file = cell.source.startswith("%%writefile")
-        cell.source = BLOCK.sub(lambda m: blank(m, writes_file), cell.source).rstrip("\n")
+        cell.source = BLOCK.sub(lambda m, w=writes_file: blank(m, w), cell.source).rstrip("\n")
         cell.outputs = []
         cell.execution_count = None
         cell.metadata = {}
@@ -86,8 +88,12 @@ def execute(path: Path, timeout: int = 120) -> None:
 
     os.environ["PYTHONHASHSEED"] = "0"  # kernels inherit it: stable log order (see tests)
     notebook = nbformat.read(path, as_version=4)
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
     notebook, _ = CoalesceStreamsPreprocessor().preprocess(notebook, {})
     for cell in notebook.cells:
         for output in cell.get("outputs", []):

@@ -15,6 +15,7 @@ from sqlalchemy.engine import URL
 # A password that breaks every naive way of building a URL or an ini file.
 EXTERNAL_PASSWORD = "p%w@d:/x y"
 
+
 @pytest.fixture
 def env(monkeypatch):
     """Set environment variables for one test; settings are read again afterwards."""
@@ -83,26 +84,53 @@ def external_server():
     os.chmod(pwfile, 0o644)
     data = root / "data"
     subprocess.run(
-        [*sudo, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=scram-sha-256",
-         f"--pwfile={pwfile}", "--encoding=utf8"],
-        check=True, capture_output=True,
+        [
+            *sudo,
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=scram-sha-256",
+            f"--pwfile={pwfile}",
+            "--encoding=utf8",
+        ],
+        check=True,
+        capture_output=True,
     )
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     subprocess.run(
-        [*sudo, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"),
-         "-o", f"-h 127.0.0.1 -p {port} -k {root}", "start"],
-        check=True, capture_output=True,
+        [
+            *sudo,
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(root / "log"),
+            "-o",
+            f"-h 127.0.0.1 -p {port} -k {root}",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
     )
     try:
         yield URL.create(
-            "postgresql+psycopg2", username="postgres", password=EXTERNAL_PASSWORD,
-            host="127.0.0.1", port=port, database="postgres",
+            "postgresql+psycopg2",
+            username="postgres",
+            password=EXTERNAL_PASSWORD,
+            host="127.0.0.1",
+            port=port,
+            database="postgres",
         )
     finally:
-        subprocess.run([*sudo, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
+        subprocess.run(
+            [*sudo, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -37,8 +37,12 @@ def test_doctor_says_what_to_fix(on_external, env, capsys):
 
 def test_errors_are_one_line_with_status_1(on_external, env):
     env(DATABASE_URL=on_external.set(password="bad-secret").render_as_string(hide_password=False))
-    result = subprocess.run([sys.executable, "-m", "course_app", "reset", "3"],
-                            capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        [sys.executable, "-m", "course_app", "reset", "3"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     assert result.returncode == 1
     assert result.stderr.startswith("error: PostgreSQL at 127.0.0.1")
     assert len(result.stderr.strip().splitlines()) == 1

@@ -12,7 +12,9 @@ from course_app.errors import CourseError
 from course_app.settings import PROJECT_ROOT
 
 
-@pytest.mark.parametrize("name", ["postgres", "template1", "blog", "alembic_course_x; DROP", "Alembic_course_x"])
+@pytest.mark.parametrize(
+    "name", ["postgres", "template1", "blog", "alembic_course_x; DROP", "Alembic_course_x"]
+)
 def test_refuses_databases_outside_its_prefix(name):
     for action in (database.drop, database.create, database.url_for):
         with pytest.raises(CourseError, match="Refusing to touch"):
@@ -20,7 +22,11 @@ def test_refuses_databases_outside_its_prefix(name):
 
 
 def test_wrong_password_says_so_without_the_password(env, external_server):
-    env(DATABASE_URL=external_server.set(password="wrong%pass").render_as_string(hide_password=False))
+    env(
+        DATABASE_URL=external_server.set(password="wrong%pass").render_as_string(
+            hide_password=False
+        )
+    )
     with pytest.raises(CourseError, match="refused the password for user 'postgres'") as caught:
         database.check_connection()
     assert "wrong" not in str(caught.value)
@@ -39,14 +45,23 @@ def test_missing_database(env, external_server):
 
 
 def test_missing_user(env, external_server):
-    env(DATABASE_URL=external_server.set(username="nobody_here").render_as_string(hide_password=False))
+    env(
+        DATABASE_URL=external_server.set(username="nobody_here").render_as_string(
+            hide_password=False
+        )
+    )
     with pytest.raises(CourseError, match="no user 'nobody_here'|refused the password"):
         database.check_connection()
 
 
 def test_raw_password_as_seed_parts_connects(env, external_server):
-    env(DATABASE_HOSTNAME="127.0.0.1", DATABASE_PORT=str(external_server.port),
-        DATABASE_USERNAME="postgres", DATABASE_PASSWORD=EXTERNAL_PASSWORD, DATABASE_NAME="postgres")
+    env(
+        DATABASE_HOSTNAME="127.0.0.1",
+        DATABASE_PORT=str(external_server.port),
+        DATABASE_USERNAME="postgres",
+        DATABASE_PASSWORD=EXTERNAL_PASSWORD,
+        DATABASE_NAME="postgres",
+    )
     assert database.check_connection()
 
 
@@ -70,11 +85,20 @@ def _course_commands():
     for number in lessons.STAGES:
         lessons.start(number)
     python = [sys.executable, "-m"]
-    for args in (["course_app", "reset", "4"], ["course_app", "doctor"],
-                 ["alembic", "upgrade", "head"], ["alembic", "downgrade", "base"],
-                 ["alembic", "upgrade", "head"]):
-        subprocess.run(python + args, cwd=PROJECT_ROOT, check=True, capture_output=True,
-                       stdin=subprocess.DEVNULL)
+    for args in (
+        ["course_app", "reset", "4"],
+        ["course_app", "doctor"],
+        ["alembic", "upgrade", "head"],
+        ["alembic", "downgrade", "base"],
+        ["alembic", "upgrade", "head"],
+    ):
+        subprocess.run(
+            python + args,
+            cwd=PROJECT_ROOT,
+            check=True,
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+        )
 
 
 def test_a_canary_database_survives_every_course_command(on_external):

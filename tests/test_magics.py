@@ -22,8 +22,13 @@ def in_process(argv, capfd, lesson):
 
 
 def as_subprocess(argv, lesson):
-    result = subprocess.run(ALEMBIC_CLI + argv, cwd=lesson.path, capture_output=True, text=True,
-                            stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        ALEMBIC_CLI + argv,
+        cwd=lesson.path,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     return (0 if result.returncode == 0 else 1), result.stdout, result.stderr
 
 
@@ -103,8 +108,12 @@ def test_a_syntax_error_in_a_revision_is_one_line(capfd):
     path.write_text("\n".join(lines) + "\n")
     status, out, err = in_process(["upgrade", "head"], capfd, lesson)
     assert status == 1
-    assert re.search(r"^ERROR: alembic/versions/0001_create_posts_table\.py, line \d+: "
-                     r"SyntaxError: '\(' was never closed$", err, re.M)
+    assert re.search(
+        r"^ERROR: alembic/versions/0001_create_posts_table\.py, line \d+: "
+        r"SyntaxError: '\(' was never closed$",
+        err,
+        re.M,
+    )
     assert "Traceback" not in err
 
 
@@ -134,7 +143,9 @@ def test_the_notebooks_loggers_stay_enabled(capfd):
     mine = logging.getLogger("my_notebook")
     lesson = lessons.start(2)
     in_process(["init", "alembic"], capfd, lesson)
-    status, _, err = in_process(["current"], capfd, lesson)  # generic env.py: fileConfig, then fails
+    status, _, err = in_process(
+        ["current"], capfd, lesson
+    )  # generic env.py: fileConfig, then fails
     assert status == 1
     assert mine.disabled is False
     assert Path.cwd() != lesson.path

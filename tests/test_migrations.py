@@ -43,14 +43,18 @@ def test_existing_posts_get_empty_content_and_defaults(alembic_runner, alembic_e
     assert row.content == "" and row.published is True and row.created_at is not None
 
 
-def test_posts_survive_the_owner_foreign_key_and_deleting_a_user_cascades(alembic_runner, alembic_engine):
+def test_posts_survive_the_owner_foreign_key_and_deleting_a_user_cascades(
+    alembic_runner, alembic_engine
+):
     alembic_runner.migrate_up_before("0004")
     alembic_runner.insert_into("posts", {"id": 1, "title": "old", "content": "x"})
     alembic_runner.migrate_up_to("heads")
     with alembic_engine.begin() as conn:
         assert conn.execute(text("SELECT owner_id FROM posts")).scalar_one() is None
         conn.execute(text("INSERT INTO users (id, email, password) VALUES (7, 'a@b.c', 'h')"))
-        conn.execute(text("INSERT INTO posts (id, title, content, owner_id) VALUES (2, 'new', '', 7)"))
+        conn.execute(
+            text("INSERT INTO posts (id, title, content, owner_id) VALUES (2, 'new', '', 7)")
+        )
         conn.execute(text("INSERT INTO votes (user_id, post_id) VALUES (7, 2)"))
         conn.execute(text("DELETE FROM users WHERE id = 7"))
         assert conn.execute(text("SELECT id FROM posts")).scalars().all() == [1]
@@ -66,8 +70,14 @@ def test_constraint_names_are_ours(alembic_runner, alembic_engine):
 
 
 def _alembic(*args, env):
-    return subprocess.run([sys.executable, "-m", "alembic", *args], cwd=PROJECT_ROOT, env=env,
-                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "alembic", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_round_trip_on_your_own_server(on_external):
@@ -80,7 +90,12 @@ def test_round_trip_on_your_own_server(on_external):
         assert result.returncode == 0, result.stderr
         assert "p%w" not in result.stdout + result.stderr
     engine = create_engine(on_external.set(database="alembic_course_app"))
-    assert sorted(inspect(engine).get_table_names()) == ["alembic_version", "posts", "users", "votes"]
+    assert sorted(inspect(engine).get_table_names()) == [
+        "alembic_version",
+        "posts",
+        "users",
+        "votes",
+    ]
     engine.dispose()
     theirs = create_engine(on_external)
     assert "alembic_version" not in inspect(theirs).get_table_names()  # DATABASE_URL's own db

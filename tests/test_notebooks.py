@@ -19,8 +19,12 @@ def test_there_is_a_lesson_per_stage_and_enough_exercises():
     from course_app.lessons import STAGES
 
     assert [int(p.name[:2]) for p in SOLVED] == sorted(STAGES)
-    checks = sum(cell.source.count(".check(") for p in SOLVED
-                 for cell in nbformat.read(p, as_version=4).cells if cell.cell_type == "code")
+    checks = sum(
+        cell.source.count(".check(")
+        for p in SOLVED
+        for cell in nbformat.read(p, as_version=4).cells
+        if cell.cell_type == "code"
+    )
     assert checks >= 22
 
 
@@ -49,7 +53,9 @@ def test_revision_cells_are_the_reference_revisions_themselves():
         for cell in nbformat.read(path, as_version=4).cells:
             match = re.match(r"%%writefile \{lesson.versions\}/((\d{4})_\w+\.py)\n", cell.source)
             if match:
-                body = re.sub(r"^ *### (BEGIN|END) SOLUTION(\n|$)", "", cell.source[match.end():], flags=re.M)
+                body = re.sub(
+                    r"^ *### (BEGIN|END) SOLUTION(\n|$)", "", cell.source[match.end() :], flags=re.M
+                )
                 assert body.rstrip() == reference_file(match[2]).read_text().rstrip(), match[1]
                 found += 1
     assert found >= 4
@@ -57,8 +63,13 @@ def test_revision_cells_are_the_reference_revisions_themselves():
 
 def _run(path, allow_errors=False):
     notebook = nbformat.read(path, as_version=4)
-    NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=allow_errors,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        notebook,
+        timeout=120,
+        kernel_name="python3",
+        allow_errors=allow_errors,
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
     return notebook
 
 
@@ -86,4 +97,8 @@ def test_an_unsolved_learner_copy_runs_and_every_check_says_not_yet(path):
         assert not errors, (path.name, cell.source[:80], errors[0]["ename"], errors[0]["evalue"])
         if ".check(" in cell.source:
             said = _printed(cell)
-            assert said.startswith(("Not attempted:", "Not yet:")), (path.name, cell.source[:60], said)
+            assert said.startswith(("Not attempted:", "Not yet:")), (
+                path.name,
+                cell.source[:60],
+                said,
+            )

@@ -16,14 +16,24 @@ def test_database_url_is_url_decoded(env):
     env(DATABASE_URL="postgresql://bob:p%25w%40d%3A%2Fx%20y@db.example:6543/blog")
     url = get_settings().server_url()
     assert (url.username, url.password, url.host, url.port, url.database) == (
-        "bob", AWKWARD, "db.example", 6543, "blog"
+        "bob",
+        AWKWARD,
+        "db.example",
+        6543,
+        "blog",
     )
     assert url.drivername == "postgresql+psycopg2"
 
 
 def test_seed_parts_take_a_raw_password(env):
-    env(DATABASE_URL=None, DATABASE_HOSTNAME="db.example", DATABASE_PASSWORD=AWKWARD,
-        DATABASE_USERNAME="bob", DATABASE_NAME="blog", DATABASE_PORT="6543")
+    env(
+        DATABASE_URL=None,
+        DATABASE_HOSTNAME="db.example",
+        DATABASE_PASSWORD=AWKWARD,
+        DATABASE_USERNAME="bob",
+        DATABASE_NAME="blog",
+        DATABASE_PORT="6543",
+    )
     url = get_settings().server_url()
     assert url.password == AWKWARD
     assert AWKWARD not in url.render_as_string(hide_password=False)  # encoded, not pasted

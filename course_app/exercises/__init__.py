@@ -52,8 +52,14 @@ class NotAttempted(Exception):
 
 
 class Exercise:
-    def __init__(self, check: Callable, hints: list[str], reference: str | None, solution: str | None,
-                 apply: Callable | None):
+    def __init__(
+        self,
+        check: Callable,
+        hints: list[str],
+        reference: str | None,
+        solution: str | None,
+        apply: Callable | None,
+    ):
         self._check = check
         self.name = check.__name__
         self._hints = hints
@@ -66,8 +72,10 @@ class Exercise:
         """Print whether the answer (or the lesson's state) is right, and why."""
         wanted = list(signature(self._check).parameters)[1:]
         if len(answers) != len(wanted):
-            print(f"Not attempted: pass your answer{'s' * (len(wanted) > 1)}: "
-                  f"{self.name}.check({', '.join(wanted)})")
+            print(
+                f"Not attempted: pass your answer{'s' * (len(wanted) > 1)}: "
+                f"{self.name}.check({', '.join(wanted)})"
+            )
             return
         if any(isinstance(a, Placeholder) for a in answers):
             print("Not attempted: replace ____ with your answer, then run the cell again.")
@@ -90,8 +98,10 @@ class Exercise:
         try:
             self._check(lessons.current(), *self._given)
         except (NotYet, NotAttempted) as exc:
-            raise CourseError(f"this cell builds on exercise {self.name}, which is not solved yet "
-                              f"({exc}) Solve it, or run ex.{self.name}.apply() to move on.") from None
+            raise CourseError(
+                f"this cell builds on exercise {self.name}, which is not solved yet "
+                f"({exc}) Solve it, or run ex.{self.name}.apply() to move on."
+            ) from None
 
     def hint(self, level: int = 1) -> None:
         level = max(1, min(level, len(self._hints)))
@@ -118,8 +128,12 @@ class Exercise:
         return f"<exercise {self.name}: .check() .hint() .solution() .apply()>"
 
 
-def exercise(hints: list[str], reference: str | None = None, solution: str | None = None,
-             apply: Callable | None = None) -> Callable[[Callable], Exercise]:
+def exercise(
+    hints: list[str],
+    reference: str | None = None,
+    solution: str | None = None,
+    apply: Callable | None = None,
+) -> Callable[[Callable], Exercise]:
     """Declare an exercise from its check function."""
     return lambda check: Exercise(check, hints, reference, solution, apply)
 
@@ -135,8 +149,11 @@ def reference_functions(revision: str) -> str:
     """The ``upgrade()`` and ``downgrade()`` of a reference revision, as written."""
     source = reference_file(revision).read_text()
     tree = ast.parse(source)
-    parts = [ast.get_source_segment(source, node) for node in tree.body
-             if isinstance(node, ast.FunctionDef) and node.name in ("upgrade", "downgrade")]
+    parts = [
+        ast.get_source_segment(source, node)
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and node.name in ("upgrade", "downgrade")
+    ]
     return f"# alembic/versions/{reference_file(revision).name}\n" + "\n\n\n".join(parts)
 
 
@@ -151,12 +168,13 @@ def copy_reference(lesson: "lessons.Lesson", revision: str) -> Path:
 # -- looking at the learner's work ---------------------------------------------------
 
 
-def revision_file(lesson: "lessons.Lesson", revision: str, what: str,
-                  autogenerate: bool = False) -> Path:
+def revision_file(
+    lesson: "lessons.Lesson", revision: str, what: str, autogenerate: bool = False
+) -> Path:
     """The learner's revision file with this id; NotAttempted if there is none."""
     found = sorted(lesson.versions.glob(f"{revision}_*.py"))
     if not found:
-        how = ("--autogenerate " if autogenerate else "")
+        how = "--autogenerate " if autogenerate else ""
         then = ", then review it." if autogenerate else ", then fill in upgrade() and downgrade()."
         raise NotAttempted(
             f"there is no revision {revision} in alembic/versions yet. Create it with "
@@ -166,7 +184,9 @@ def revision_file(lesson: "lessons.Lesson", revision: str, what: str,
     try:
         ast.parse(path.read_text(), filename=str(path))
     except SyntaxError as exc:
-        raise NotYet(f"alembic/versions/{path.name} line {exc.lineno}: SyntaxError: {exc.msg}.") from None
+        raise NotYet(
+            f"alembic/versions/{path.name} line {exc.lineno}: SyntaxError: {exc.msg}."
+        ) from None
     return path
 
 
@@ -188,8 +208,11 @@ def run(lesson: "lessons.Lesson", *argv: str, url=None) -> tuple[int, str]:
                 os.environ.pop("APP_DATABASE_URL", None)
             else:
                 os.environ["APP_DATABASE_URL"] = saved
-    problems = [line for line in (out.getvalue() + err.getvalue()).splitlines()
-                if line.startswith(("ERROR:", "FAILED:"))]
+    problems = [
+        line
+        for line in (out.getvalue() + err.getvalue()).splitlines()
+        if line.startswith(("ERROR:", "FAILED:"))
+    ]
     return status, database.redact(problems[-1] if problems else "")
 
 
@@ -237,26 +260,33 @@ def require_table(inspector, table: str, after: str) -> dict[str, dict]:
     return columns(inspector, table)
 
 
-def require_column(cols: dict, table: str, name: str, type_name: str, nullable: bool,
-                   default: str | None = None) -> None:
+def require_column(
+    cols: dict, table: str, name: str, type_name: str, nullable: bool, default: str | None = None
+) -> None:
     if name not in cols:
         raise NotYet(f"{table} has no {name} column after the upgrade; add it in upgrade().")
     column = cols[name]
     if type(column["type"]).__name__.upper() not in type_name.upper().split("|"):
-        raise NotYet(f"{table}.{name} is {column['type']}; the model says {type_name.split('|')[0]}.")
+        raise NotYet(
+            f"{table}.{name} is {column['type']}; the model says {type_name.split('|')[0]}."
+        )
     if column["nullable"] != nullable:
         said = "nullable=False" if not nullable else "nullable=True"
         state = "nullable" if column["nullable"] else "NOT NULL"
         raise NotYet(f"{table}.{name} is {state}; the model says {said}.")
     if default is not None and default not in str(column.get("default") or ""):
-        raise NotYet(f"{table}.{name} has no server default {default}; add server_default=sa.text({default!r}).")
+        raise NotYet(
+            f"{table}.{name} has no server default {default}; add server_default=sa.text({default!r})."
+        )
 
 
 def lesson_database_matches(lesson: "lessons.Lesson", revision: str, after: str) -> None:
     at = lesson.version()
     if at != revision:
-        raise NotYet(f"the lesson's database is at {at or 'base (no revision)'}, not {revision}. "
-                     f"Run %alembic {after}.")
+        raise NotYet(
+            f"the lesson's database is at {at or 'base (no revision)'}, not {revision}. "
+            f"Run %alembic {after}."
+        )
 
 
 __all__ = ["____", "CourseError", "Exercise", "NotAttempted", "NotYet", "exercise"]

@@ -1,13 +1,23 @@
 """Lesson 3, the first revision by hand; heads, current, history; alembic_version."""
 
-from course_app.exercises import (NotAttempted, NotYet, Trial, exercise, require_column,
-                                  require_table, revision_file, run)
+from course_app.exercises import (
+    NotAttempted,
+    NotYet,
+    Trial,
+    exercise,
+    require_column,
+    require_table,
+    revision_file,
+    run,
+)
 
 
 @exercise(
-    hints=["upgrade(): op.create_table(\"posts\", sa.Column(...), ...); downgrade() undoes it.",
-           "Columns: id (sa.Integer, primary_key=True) and title (sa.String, nullable=False). "
-           "downgrade(): op.drop_table(\"posts\")."],
+    hints=[
+        'upgrade(): op.create_table("posts", sa.Column(...), ...); downgrade() undoes it.',
+        "Columns: id (sa.Integer, primary_key=True) and title (sa.String, nullable=False). "
+        'downgrade(): op.drop_table("posts").',
+    ],
     reference="0001",
 )
 def create_posts(lesson):
@@ -21,39 +31,49 @@ def create_posts(lesson):
             raise NotYet("posts has no primary key on id: add primary_key=True to the id column.")
         trial.alembic("downgrade", "base")
         if "posts" in trial.inspector().get_table_names():
-            raise NotYet("your downgrade() does not drop the table: after downgrade base, posts is "
-                         "still there. Add op.drop_table(\"posts\").")
+            raise NotYet(
+                "your downgrade() does not drop the table: after downgrade base, posts is "
+                'still there. Add op.drop_table("posts").'
+            )
     return "upgrade 0001 creates posts(id, title) and downgrade drops it again."
 
 
 def _heads(lesson) -> list[str]:
-    from alembic.script import ScriptDirectory
     from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
     config = Config(str(lesson.path / "alembic.ini"))
     return list(ScriptDirectory.from_config(config).get_heads())
 
 
 @exercise(
-    hints=["`%alembic heads` and `%alembic current` answer different questions.",
-           "heads: the newest revision file. current: what alembic_version in the database holds."],
+    hints=[
+        "`%alembic heads` and `%alembic current` answer different questions.",
+        "heads: the newest revision file. current: what alembic_version in the database holds.",
+    ],
     solution='db_revision = "0001"   # `%alembic current`; heads says 0002, the newest file',
 )
 def db_revision(lesson, answer):
     actual = lesson.version()
     given = str(answer).strip()
     if given == str(actual):
-        return (f"the database is at {actual}: that is what alembic_version holds and what "
-                f"`current` prints. `heads` only tells the newest revision file.")
+        return (
+            f"the database is at {actual}: that is what alembic_version holds and what "
+            f"`current` prints. `heads` only tells the newest revision file."
+        )
     if given in _heads(lesson):
-        raise NotYet(f"{given} is what `alembic heads` shows: the newest revision file, not applied "
-                     f"yet. The database is at what `alembic current` shows.")
+        raise NotYet(
+            f"{given} is what `alembic heads` shows: the newest revision file, not applied "
+            f"yet. The database is at what `alembic current` shows."
+        )
     raise NotYet(f"the database is not at {given!r}: run %alembic current and read its answer.")
 
 
 @exercise(
-    hints=["Applying every revision up to the newest one has a short name.",
-           "%alembic upgrade head"],
+    hints=[
+        "Applying every revision up to the newest one has a short name.",
+        "%alembic upgrade head",
+    ],
     solution="%alembic upgrade head",
     apply=lambda lesson: run(lesson, "upgrade", "head"),
 )
@@ -63,23 +83,32 @@ def upgrade_head(lesson):
     if actual in heads:
         return f"alembic_version holds {actual}: the database is at head."
     if actual is None:
-        raise NotAttempted("the database is at base: no revision is applied. Run %alembic upgrade head.")
-    raise NotAttempted(f"the database is still at {actual}; head is {', '.join(heads)}. "
-                       f"Run %alembic upgrade head.")
+        raise NotAttempted(
+            "the database is at base: no revision is applied. Run %alembic upgrade head."
+        )
+    raise NotAttempted(
+        f"the database is still at {actual}; head is {', '.join(heads)}. Run %alembic upgrade head."
+    )
 
 
 @exercise(
-    hints=["Read the inspector's output of the posts table in the database, not the script.",
-           "--autogenerate writes a file in alembic/versions; it does not run it."],
+    hints=[
+        "Read the inspector's output of the posts table in the database, not the script.",
+        "--autogenerate writes a file in alembic/versions; it does not run it.",
+    ],
     solution='columns_now = ["id", "title"]   # the autogenerated script has not been applied',
 )
 def columns_now(lesson, answer):
     actual = [c["name"] for c in lesson.columns("posts")]
     given = list(answer)
     if given == actual:
-        return ("autogenerate wrote a script and stopped: the database changes only when you "
-                "run `alembic upgrade`.")
+        return (
+            "autogenerate wrote a script and stopped: the database changes only when you "
+            "run `alembic upgrade`."
+        )
     if "content" in given and "content" not in actual:
-        raise NotYet("autogenerate only wrote a script in alembic/versions; it did not touch the "
-                     "database. posts gets content when you run %alembic upgrade head.")
+        raise NotYet(
+            "autogenerate only wrote a script in alembic/versions; it did not touch the "
+            "database. posts gets content when you run %alembic upgrade head."
+        )
     raise NotYet(f"posts has the columns {actual} in the database; your list is {given}.")

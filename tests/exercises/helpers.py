@@ -2,10 +2,8 @@
 
 import re
 
-import pytest
-
-from course_app.exercises import NotAttempted, NotYet
 from course_app import lessons
+from course_app.exercises import NotAttempted, NotYet
 
 
 def verdict(exercise, *answers) -> tuple[str, str]:

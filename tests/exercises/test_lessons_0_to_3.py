@@ -19,9 +19,12 @@ def _lesson01_after_create_all_twice():
     engine = lesson.engine()
     models.Base.metadata.create_all(engine)
     lesson.query("INSERT INTO posts (title) VALUES ('a'), ('b'), ('c')")
-    edit(lesson.path / "app" / "models.py", "    title: Mapped[str] = mapped_column(String, nullable=False)\n",
-         "    title: Mapped[str] = mapped_column(String, nullable=False)\n"
-         "    content: Mapped[str] = mapped_column(String, nullable=True)\n")
+    edit(
+        lesson.path / "app" / "models.py",
+        "    title: Mapped[str] = mapped_column(String, nullable=False)\n",
+        "    title: Mapped[str] = mapped_column(String, nullable=False)\n"
+        "    content: Mapped[str] = mapped_column(String, nullable=True)\n",
+    )
     models = lesson.load_models()
     models.Base.metadata.create_all(engine)
     engine.dispose()
@@ -31,7 +34,9 @@ def _lesson01_after_create_all_twice():
 def test_lesson01_columns_after():
     lesson, models = _lesson01_after_create_all_twice()
     ex = lesson01.columns_after
-    assert_verdict(ex, "not yet", "never alters a table that already exists", ["id", "title", "content"])
+    assert_verdict(
+        ex, "not yet", "never alters a table that already exists", ["id", "title", "content"]
+    )
     assert_verdict(ex, "not yet", r"has the columns \['id', 'title'\]", ["title", "id"])
     assert_verdict(ex, "correct", "changed nothing", ["id", "title"])
 
@@ -40,13 +45,19 @@ def test_lesson01_rows_lost_and_insert():
     lesson, models = _lesson01_after_create_all_twice()
     rows = lesson01.rows_lost
     insert = lesson01.insert_with_content
-    assert_verdict(insert, "not yet", "no content column", )
+    assert_verdict(
+        insert,
+        "not yet",
+        "no content column",
+    )
     engine = lesson.engine()
     models.Base.metadata.drop_all(engine)
     assert_verdict(rows, "not attempted", "no posts table", 3, 0)
     models.Base.metadata.create_all(engine)
     engine.dispose()
-    assert_verdict(rows, "not yet", "holds 0 rows now, not 3. Dropping a table drops its rows", 3, 3)
+    assert_verdict(
+        rows, "not yet", "holds 0 rows now, not 3. Dropping a table drops its rows", 3, 3
+    )
     assert_verdict(rows, "not yet", "held the 3 rows", 0, 0)
     assert_verdict(rows, "correct", "lost every row", 3, 0)
     assert_verdict(insert, "not attempted", "no post has content yet")
@@ -81,9 +92,17 @@ def test_lesson02_target_metadata():
     original = env.read_text()
     env.write_text(original.replace("target_metadata = None", "target_metadata = Base.metadata"))
     assert_verdict(ex, "not yet", "never imports it: add `from app.models import Base`")
-    env.write_text(original.replace("target_metadata = None", "from app.models import Base\ntarget_metadata = Base"))
+    env.write_text(
+        original.replace(
+            "target_metadata = None", "from app.models import Base\ntarget_metadata = Base"
+        )
+    )
     assert_verdict(ex, "not yet", "is not a MetaData")
-    env.write_text(original.replace("target_metadata = None", "from app.config import Base\ntarget_metadata = Base.metadata"))
+    env.write_text(
+        original.replace(
+            "target_metadata = None", "from app.config import Base\ntarget_metadata = Base.metadata"
+        )
+    )
     assert_verdict(ex, "not yet", "comes from app.config.Base")
     env.write_text(original.replace("target_metadata = None", "target_metadata = (None"))
     assert_verdict(ex, "not yet", r"alembic/env.py line \d+: SyntaxError")
@@ -100,17 +119,28 @@ def test_lesson02_url_from_settings():
     assert_verdict(ex, "not attempted", "placeholder URL")
     env = lesson.path / "alembic" / "env.py"
     original = env.read_text()
-    env.write_text(original.replace("config = context.config\n", "config = context.config\n"
-        "from app.config import settings\n"
-        "config.set_main_option('sqlalchemy.url', settings.database_url)\n"))
+    env.write_text(
+        original.replace(
+            "config = context.config\n",
+            "config = context.config\n"
+            "from app.config import settings\n"
+            "config.set_main_option('sqlalchemy.url', settings.database_url)\n",
+        )
+    )
     assert_verdict(ex, "not yet", "ConfigParser chokes on the %")
     env.write_text(original)
     ini = lesson.path / "alembic.ini"
-    edit(ini, "sqlalchemy.url = driver://user:pass@localhost/dbname",
-         "sqlalchemy.url = postgresql://postgres:secret@localhost/blog")
+    edit(
+        ini,
+        "sqlalchemy.url = driver://user:pass@localhost/dbname",
+        "sqlalchemy.url = postgresql://postgres:secret@localhost/blog",
+    )
     assert_verdict(ex, "not yet", "alembic.ini has a real database URL")
-    edit(ini, "sqlalchemy.url = postgresql://postgres:secret@localhost/blog",
-         "sqlalchemy.url = driver://user:pass@localhost/dbname")
+    edit(
+        ini,
+        "sqlalchemy.url = postgresql://postgres:secret@localhost/blog",
+        "sqlalchemy.url = driver://user:pass@localhost/dbname",
+    )
     ex.apply()
     assert_verdict(ex, "correct", "holds no credentials")
 
@@ -121,8 +151,14 @@ def test_lesson03_create_posts():
     assert_verdict(ex, "not attempted", "no revision 0001")
     blank = blank_revision(lesson, "0001", "create posts table")
     assert_verdict(ex, "not yet", "after upgrade 0001 there is no posts table")
-    write_revision(lesson, "0001", replace=('sa.Column("title", sa.String(), nullable=False)',
-                                            'sa.Column("title", sa.String(), nullable=True)'))
+    write_revision(
+        lesson,
+        "0001",
+        replace=(
+            'sa.Column("title", sa.String(), nullable=False)',
+            'sa.Column("title", sa.String(), nullable=True)',
+        ),
+    )
     assert_verdict(ex, "not yet", "posts.title is nullable; the model says nullable=False")
     write_revision(lesson, "0001", replace=('op.drop_table("posts")', "pass"))
     assert_verdict(ex, "not yet", "your downgrade\\(\\) does not drop the table")
@@ -148,9 +184,12 @@ def test_lesson03_heads_current_and_autogenerate():
     assert_verdict(up, "not attempted", "at base")
     run(lesson, "upgrade", "head")
     assert_verdict(up, "correct", "holds 0002")
-    edit(lesson.path / "app" / "models.py", "    title: Mapped[str] = mapped_column(String, nullable=False)\n",
-         "    title: Mapped[str] = mapped_column(String, nullable=False)\n"
-         "    content: Mapped[str | None] = mapped_column(String)\n")
+    edit(
+        lesson.path / "app" / "models.py",
+        "    title: Mapped[str] = mapped_column(String, nullable=False)\n",
+        "    title: Mapped[str] = mapped_column(String, nullable=False)\n"
+        "    content: Mapped[str | None] = mapped_column(String)\n",
+    )
     run(lesson, "revision", "--autogenerate", "-m", "add content", "--rev-id", "0003")
     cols = lesson03.columns_now
     assert_verdict(cols, "not yet", "did not touch the database", ["id", "title", "content"])

@@ -5,10 +5,12 @@ from course_app.exercises import lesson04, lesson05, lesson06, lesson07, run
 from course_app.exercises.lesson06 import RENAME
 from tests.exercises.helpers import assert_verdict, blank_revision, edit, write_revision
 
-NOT_NULL = ('''    op.add_column("posts", sa.Column("content", sa.String(), nullable=True))
+NOT_NULL = (
+    """    op.add_column("posts", sa.Column("content", sa.String(), nullable=True))
     op.execute("UPDATE posts SET content = '' WHERE content IS NULL")
-    op.alter_column("posts", "content", nullable=False)''',
-            '''    op.add_column("posts", sa.Column("content", sa.String(), nullable=False))''')
+    op.alter_column("posts", "content", nullable=False)""",
+    """    op.add_column("posts", sa.Column("content", sa.String(), nullable=False))""",
+)
 
 
 def test_lesson04_add_post_columns():
@@ -32,10 +34,20 @@ def test_lesson04_create_users_and_owner_fk():
     write_revision(lesson, "0002")
     users, fk = lesson04.create_users, lesson04.owner_foreign_key
     assert_verdict(users, "not attempted", "no revision 0003")
-    write_revision(lesson, "0003", replace=('        sa.UniqueConstraint("email", name=op.f("uq_users_email")),\n', ""))
+    write_revision(
+        lesson,
+        "0003",
+        replace=('        sa.UniqueConstraint("email", name=op.f("uq_users_email")),\n', ""),
+    )
     assert_verdict(users, "not yet", "could share an email")
-    write_revision(lesson, "0003", replace=('sa.Column("password", sa.String(), nullable=False)',
-                                            'sa.Column("password", sa.String(), nullable=True)'))
+    write_revision(
+        lesson,
+        "0003",
+        replace=(
+            'sa.Column("password", sa.String(), nullable=False)',
+            'sa.Column("password", sa.String(), nullable=True)',
+        ),
+    )
     assert_verdict(users, "not yet", "users.password is nullable")
     write_revision(lesson, "0003", replace=('op.drop_table("users")', "pass"))
     assert_verdict(users, "not yet", "does not drop users")
@@ -44,9 +56,18 @@ def test_lesson04_create_users_and_owner_fk():
 
     assert_verdict(fk, "not attempted", "no revision 0004")
     write_revision(lesson, "0004", replace=('ondelete="CASCADE",', ""))
-    assert_verdict(fk, "not yet", "add ondelete=\"CASCADE\"")
-    write_revision(lesson, "0004", replace=('op.f("fk_posts_owner_id_users"),\n        "posts"', '"owner_fk",\n        "posts"'))
-    assert_verdict(fk, "not yet", "the constraint is named owner_fk; name it fk_posts_owner_id_users")
+    assert_verdict(fk, "not yet", 'add ondelete="CASCADE"')
+    write_revision(
+        lesson,
+        "0004",
+        replace=(
+            'op.f("fk_posts_owner_id_users"),\n        "posts"',
+            '"owner_fk",\n        "posts"',
+        ),
+    )
+    assert_verdict(
+        fk, "not yet", "the constraint is named owner_fk; name it fk_posts_owner_id_users"
+    )
     write_revision(lesson, "0004", replace=('    op.drop_column("posts", "owner_id")\n', ""))
     assert_verdict(fk, "not yet", "still has owner_id")
     write_revision(lesson, "0004")
@@ -62,7 +83,9 @@ def test_lesson04_at_head():
         write_revision(lesson, revision)
     blank_revision(lesson, "0004", "add posts owner fk")
     run(lesson, "upgrade", "head")
-    assert_verdict(ex, "not yet", "at 0004 but differs from app/models.py: add column posts.owner_id")
+    assert_verdict(
+        ex, "not yet", "at 0004 but differs from app/models.py: add column posts.owner_id"
+    )
     run(lesson, "downgrade", "0003")
     write_revision(lesson, "0004")
     ex.apply()
@@ -71,8 +94,12 @@ def test_lesson04_at_head():
 
 def test_lesson05_going_back():
     lesson = lessons.start(5)
-    back, two, base, rows = (lesson05.back_to_users, lesson05.two_steps_down,
-                             lesson05.tables_after_base, lesson05.rows_after_round_trip)
+    back, two, base, rows = (
+        lesson05.back_to_users,
+        lesson05.two_steps_down,
+        lesson05.tables_after_base,
+        lesson05.rows_after_round_trip,
+    )
     assert_verdict(back, "not attempted", "still at 0004")
     run(lesson, "downgrade", "0002")
     assert_verdict(back, "not yet", "you went past 0003")
@@ -107,12 +134,20 @@ def test_lesson06_vote_model_and_autogenerate():
     next(lesson.versions.glob("0005_*.py")).unlink()
     lesson06.vote_model.apply()
     before = models_py.read_text()
-    models_py.write_text(before.replace('ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True',
-                                        'ForeignKey("posts.id", ondelete="CASCADE")'))
+    models_py.write_text(
+        before.replace(
+            'ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True',
+            'ForeignKey("posts.id", ondelete="CASCADE")',
+        )
+    )
     assert_verdict(model, "not yet", r"primary key is \['user_id'\]")
-    models_py.write_text(before.replace('ForeignKey("users.id", ondelete="CASCADE"), primary_key=True',
-                                        'ForeignKey("users.id"), primary_key=True'))
-    assert_verdict(model, "not yet", "votes.user_id's foreign key needs ondelete=\"CASCADE\"")
+    models_py.write_text(
+        before.replace(
+            'ForeignKey("users.id", ondelete="CASCADE"), primary_key=True',
+            'ForeignKey("users.id"), primary_key=True',
+        )
+    )
+    assert_verdict(model, "not yet", 'votes.user_id\'s foreign key needs ondelete="CASCADE"')
     models_py.write_text(before + "\nbroken(\n")
     assert_verdict(model, "not yet", "does not import: SyntaxError")
     models_py.write_text(before)
@@ -140,8 +175,11 @@ def test_lesson06_rename_keeps_data():
     edit(path, "nullable=False", "nullable=True")  # the drop + add now runs, and loses the text
     assert_verdict(ex, "not yet", "posts.body is empty after the upgrade")
     source = path.read_text()
-    half = source[: source.index("def upgrade()")] + RENAME.split("\n\n\ndef downgrade")[0] + (
-        "\n\n\ndef downgrade() -> None:\n    pass\n")
+    half = (
+        source[: source.index("def upgrade()")]
+        + RENAME.split("\n\n\ndef downgrade")[0]
+        + ("\n\n\ndef downgrade() -> None:\n    pass\n")
+    )
     path.write_text(half)
     assert_verdict(ex, "not yet", "the downgrade loses the text")
     ex.apply()
@@ -150,8 +188,12 @@ def test_lesson06_rename_keeps_data():
 
 def test_lesson07_capstone():
     lesson = lessons.start(7)
-    wired, builds, trip, at_head = (lesson07.wired, lesson07.history_builds_models,
-                                    lesson07.round_trip, lesson07.lesson_database_at_head)
+    wired, builds, trip, at_head = (
+        lesson07.wired,
+        lesson07.history_builds_models,
+        lesson07.round_trip,
+        lesson07.lesson_database_at_head,
+    )
     assert_verdict(wired, "not attempted", "no alembic.ini")
     run(lesson, "init", "alembic")
     assert_verdict(wired, "not yet", "target_metadata = None")

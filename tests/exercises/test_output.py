@@ -1,8 +1,7 @@
 """check(), hint(), solution() and apply() as a learner sees them."""
 
 from course_app import lessons
-from course_app.exercises import ____
-from course_app.exercises import lesson00, lesson03
+from course_app.exercises import ____, lesson00, lesson03
 
 
 def test_three_outcomes_are_printed(capsys):

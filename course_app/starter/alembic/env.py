@@ -8,11 +8,11 @@ passes through ConfigParser and breaks on a '%' in a URL-encoded password.
 
 from logging.config import fileConfig
 
+from app.config import settings
+from app.models import Base
 from sqlalchemy import engine_from_config, pool
 
 from alembic import context
-from app.config import settings
-from app.models import Base
 
 config = context.config
 
@@ -41,9 +41,7 @@ def run_migrations_online() -> None:
     configuration["sqlalchemy.url"] = settings.database_url
     engine = engine_from_config(configuration, prefix="sqlalchemy.", poolclass=pool.NullPool)
     with engine.connect() as connection:
-        context.configure(
-            connection=connection, target_metadata=target_metadata, compare_type=True
-        )
+        context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
         with context.begin_transaction():
             context.run_migrations()
 
