@@ -139,3 +139,7 @@ def on_external(env, external_server):
     """Point the course at the external server through DATABASE_URL."""
     env(DATABASE_URL=external_server.render_as_string(hide_password=False))
     return external_server
+
+
+# Headless Chromium, for the tests that look at pages as a person would.
+from tests.browser import browser  # noqa: E402, F401

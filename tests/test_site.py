@@ -12,7 +12,7 @@ import pytest
 
 from course_app.notebooks import solved_lessons
 from course_app.settings import PROJECT_ROOT
-from tests.browser import browser, screenshot  # noqa: F401  (fixture)
+from tests.browser import screenshot
 
 
 @pytest.fixture(scope="session")
