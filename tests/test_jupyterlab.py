@@ -1,0 +1,66 @@
+"""The learners' own path: JupyterLab, a learner notebook, its first cells run in a browser."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from course_app.settings import PROJECT_ROOT
+from tests.browser import screenshot
+
+
+@pytest.fixture
+def jupyter_lab(tmp_path):
+    """JupyterLab on a copy of notebooks/, so nothing it saves lands in the repository."""
+    root = tmp_path / "notebooks"
+    shutil.copytree(PROJECT_ROOT / "notebooks", root)
+    settings = tmp_path / "settings"
+    (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True)
+    (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text(
+        '{"fetchNews": "false", "checkForUpdates": false}'
+    )
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
+               f"--port={port}", "--ServerApp.token=", "--ServerApp.password=",
+               f"--ServerApp.root_dir={root}", f"--LabApp.user_settings_dir={settings}"]
+    if os.geteuid() == 0:
+        command.append("--allow-root")
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              stdin=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(url + "/api/status", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.25)
+        else:
+            pytest.fail("jupyter lab did not answer within 30 s")
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)  # `jupyter lab stop` answers 403 without a token
+        server.wait(timeout=20)
+
+
+def test_a_learner_notebook_runs_in_jupyterlab(browser, jupyter_lab):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(f"{jupyter_lab}/lab/tree/00_start_here.ipynb?reset")
+    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    panel.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    ready = panel.locator(".jp-OutputArea-output", has_text="Lesson 0 is ready")
+    ready.wait_for(timeout=60_000)
+    assert "database alembic_course_lesson00 at revision 0005" in ready.inner_text()
+    panel.locator(".jp-OutputArea-output", has_text="Not attempted").first.wait_for(timeout=30_000)
+    screenshot(page, "jupyterlab-00_start_here")
+    page.close()
