@@ -11,7 +11,6 @@ exit status is 1.
 
 import argparse
 import importlib.metadata
-import re
 import sys
 import tempfile
 
@@ -52,11 +51,18 @@ def cmd_reset(number: int) -> None:
 
 
 def _pins() -> dict[str, str]:
+    """name -> pinned version, for this Python (requirements.txt has markers)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
     pins = {}
     for line in (PROJECT_ROOT / "requirements.txt").read_text().splitlines():
-        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)==(\S+)", line.strip())
-        if match:
-            pins[match[1]] = match[2]
+        try:
+            requirement = Requirement(line.split("#")[0].strip())
+        except InvalidRequirement:
+            continue  # blank lines, comments, "-e ."
+        pinned = [s.version for s in requirement.specifier if s.operator == "=="]
+        if pinned and (requirement.marker is None or requirement.marker.evaluate()):
+            pins[requirement.name] = pinned[0]
     return pins
 
 
