@@ -17,9 +17,9 @@
 
 from logging.config import fileConfig
 
+from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from alembic import context
 from course_app import database
 from course_app.models import Base
 

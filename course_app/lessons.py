@@ -5,7 +5,8 @@
 * ``workspace/lesson04/``, a small project of the learner's own: ``app/``
   (settings and models), ``alembic.ini``, ``alembic/`` with the revisions of
   the reference history up to the stage's revision, and a ``.env`` naming
-* ``alembic_course_lesson04``, a database migrated to that same revision.
+  its database;
+* ``alembic_course_lesson04``, that database, migrated to the same revision.
 
 Databases are copied from templates (``CREATE DATABASE ... TEMPLATE``, about
 20 ms), and each template is built once by running the reference history, so
@@ -23,12 +24,12 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from alembic import command
 from alembic.config import Config
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from alembic import command
 from course_app import database
 from course_app.errors import CourseError
 from course_app.settings import PROJECT_ROOT, get_settings

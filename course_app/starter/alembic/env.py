@@ -8,11 +8,10 @@ passes through ConfigParser and breaks on a '%' in a URL-encoded password.
 
 from logging.config import fileConfig
 
+from alembic import context
 from app.config import settings
 from app.models import Base
 from sqlalchemy import engine_from_config, pool
-
-from alembic import context
 
 config = context.config
 
