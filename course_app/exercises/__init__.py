@@ -52,6 +52,8 @@ class NotAttempted(Exception):
 
 
 class Exercise:
+    """One exercise: its check, hints, and reference answer. Made by ``@exercise``."""
+
     def __init__(
         self,
         check: Callable,
@@ -95,6 +97,10 @@ class Exercise:
 
     def require(self) -> None:
         """For a cell that builds on this exercise: stop with one clear line if it is not solved."""
+        if len(self._given) != len(signature(self._check).parameters) - 1:
+            raise CourseError(
+                f"this cell builds on exercise {self.name}: check your answer to it first."
+            )
         try:
             self._check(lessons.current(), *self._given)
         except (NotYet, NotAttempted) as exc:
@@ -123,6 +129,8 @@ class Exercise:
             print(f"Wrote the reference revision to {target.relative_to(lesson.path)}.")
         if self._apply:
             self._apply(lesson)
+        if not (self._reference or self._apply):
+            print("Nothing to apply here: this exercise asks for an answer. See .solution().")
 
     def __repr__(self) -> str:
         return f"<exercise {self.name}: .check() .hint() .solution() .apply()>"

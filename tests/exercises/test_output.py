@@ -46,3 +46,9 @@ def test_apply_puts_the_reference_in_place_and_then_it_checks(capsys):
     assert out[0].startswith("Not yet: after upgrade 0001 there is no posts table")
     assert out[1] == "Wrote the reference revision to alembic/versions/0001_create_posts_table.py."
     assert out[2].startswith("Correct!")
+
+
+def test_apply_on_a_question_says_there_is_nothing_to_apply(capsys):
+    lessons.start(0)
+    lesson00.current_revision.apply()
+    assert capsys.readouterr().out.startswith("Nothing to apply here")
