@@ -288,13 +288,33 @@ def require_column(
         )
 
 
-def lesson_database_matches(lesson: "lessons.Lesson", revision: str, after: str) -> None:
-    at = lesson.version()
-    if at != revision:
-        raise NotYet(
-            f"the lesson's database is at {at or 'base (no revision)'}, not {revision}. "
-            f"Run %alembic {after}."
-        )
+def differences(lesson: "lessons.Lesson", engine) -> list:
+    """What autogenerate would find between the workspace's models and a database
+    (alembic's compare_metadata, as `alembic check` runs it), alembic_version aside."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    models = lesson.load_models()
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, models.Base.metadata)
+    return [
+        d
+        for d in diff
+        if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "alembic_version")
+    ]
+
+
+def describe(difference) -> str:
+    """One difference from ``differences()``, in words: "add column posts.owner_id"."""
+    if isinstance(difference, list):
+        difference = difference[0]
+    kind = difference[0]
+    if kind in ("add_column", "remove_column"):
+        return f"{kind.replace('_', ' ')} {difference[2]}.{difference[3].name}"
+    if kind in ("add_table", "remove_table"):
+        return f"{kind.replace('_', ' ')} {difference[1].name}"
+    return str(kind).replace("_", " ")
 
 
 __all__ = ["____", "CourseError", "Exercise", "NotAttempted", "NotYet", "exercise"]

@@ -1,12 +1,11 @@
 """Lesson 4, growing the schema: columns, server defaults, users, a foreign key."""
 
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-
 from course_app.exercises import (
     NotAttempted,
     NotYet,
     Trial,
+    describe,
+    differences,
     exercise,
     require_column,
     require_table,
@@ -158,32 +157,14 @@ def at_head(lesson):
             f"the lesson's database is at {at or 'base'}: run %alembic upgrade head "
             f"once your three revisions check out."
         )
-    models = lesson.load_models()
     engine = lesson.engine()
-    with engine.connect() as conn:
-        diff = compare_metadata(
-            MigrationContext.configure(conn, opts={"compare_type": True}), models.Base.metadata
-        )
-    engine.dispose()
-    diff = [
-        d
-        for d in diff
-        if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "alembic_version")
-    ]
+    try:
+        diff = differences(lesson, engine)
+    finally:
+        engine.dispose()
     if diff:
         raise NotYet(
-            f"the database is at 0004 but differs from app/models.py: {_describe(diff[0])}."
+            f"the database is at 0004 but differs from app/models.py: {describe(diff[0])}."
         )
     rows = lesson.query("SELECT count(*) FROM posts")[0][0]
     return f"the database matches the models, and the {rows} posts from the start are still there."
-
-
-def _describe(difference) -> str:
-    if isinstance(difference, list):
-        difference = difference[0]
-    kind = difference[0]
-    if kind in ("add_column", "remove_column"):
-        return f"{kind.replace('_', ' ')} {difference[2]}.{difference[3].name}"
-    if kind in ("add_table", "remove_table"):
-        return f"{kind.replace('_', ' ')} {difference[1].name}"
-    return str(kind).replace("_", " ")

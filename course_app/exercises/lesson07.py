@@ -1,23 +1,14 @@
 """Lesson 7, capstone: the whole chain, alone; checked against the models."""
 
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-
-from course_app.exercises import NotAttempted, NotYet, Trial, exercise, run
-from course_app.exercises.lesson04 import _describe
-
-
-def _differences(lesson, engine) -> list:
-    models = lesson.load_models()
-    with engine.connect() as conn:
-        diff = compare_metadata(
-            MigrationContext.configure(conn, opts={"compare_type": True}), models.Base.metadata
-        )
-    return [
-        d
-        for d in diff
-        if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "alembic_version")
-    ]
+from course_app.exercises import (
+    NotAttempted,
+    NotYet,
+    Trial,
+    describe,
+    differences,
+    exercise,
+    run,
+)
 
 
 @exercise(
@@ -59,12 +50,11 @@ def history_builds_models(lesson):
         raise NotAttempted("alembic/versions has no revision yet.")
     with Trial(lesson) as trial:
         trial.alembic("upgrade", "head")
-        diff = _differences(lesson, trial.engine)
+        diff = differences(lesson, trial.engine)
         if diff:
             raise NotYet(
                 f"after upgrade head on an empty database, it differs from app/models.py: "
-                f"{_describe(diff[0])}"
-                + (f" (and {len(diff) - 1} more)." if len(diff) > 1 else ".")
+                f"{describe(diff[0])}" + (f" (and {len(diff) - 1} more)." if len(diff) > 1 else ".")
             )
     return "from an empty database, your history builds exactly the models."
 
@@ -90,7 +80,7 @@ def round_trip(lesson):
                 f"a downgrade() does not drop what its upgrade() created."
             )
         trial.alembic("upgrade", "head")
-        if _differences(lesson, trial.engine):
+        if differences(lesson, trial.engine):
             raise NotYet("upgrade head after downgrade base does not rebuild the models.")
     return "Up, down to base, and up again: your history is reversible."
 
@@ -105,12 +95,12 @@ def lesson_database_at_head(lesson):
         raise NotAttempted("the lesson's database is at base: run %alembic upgrade head.")
     engine = lesson.engine()
     try:
-        diff = _differences(lesson, engine)
+        diff = differences(lesson, engine)
     finally:
         engine.dispose()
     if diff:
         raise NotYet(
-            f"the lesson's database differs from the models: {_describe(diff[0])}. "
+            f"the lesson's database differs from the models: {describe(diff[0])}. "
             f"Is it at head? Run %alembic upgrade head."
         )
     return "the database is at head and matches the models: `alembic check` agrees."
