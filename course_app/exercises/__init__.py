@@ -288,16 +288,23 @@ def require_column(
         )
 
 
-def differences(lesson: "lessons.Lesson", engine) -> list:
+def differences(lesson: "lessons.Lesson", engine=None) -> list:
     """What autogenerate would find between the workspace's models and a database
-    (alembic's compare_metadata, as `alembic check` runs it), alembic_version aside."""
+    (alembic's compare_metadata, as `alembic check` runs it), alembic_version aside.
+    Without ``engine``, the lesson's own database."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
     models = lesson.load_models()
-    with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
-        diff = compare_metadata(context, models.Base.metadata)
+    own = engine is None
+    engine = lesson.engine() if own else engine
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            diff = compare_metadata(context, models.Base.metadata)
+    finally:
+        if own:
+            engine.dispose()
     return [
         d
         for d in diff

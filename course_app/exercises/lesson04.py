@@ -157,11 +157,7 @@ def at_head(lesson):
             f"the lesson's database is at {at or 'base'}: run %alembic upgrade head "
             f"once your three revisions check out."
         )
-    engine = lesson.engine()
-    try:
-        diff = differences(lesson, engine)
-    finally:
-        engine.dispose()
+    diff = differences(lesson)
     if diff:
         raise NotYet(
             f"the database is at 0004 but differs from app/models.py: {describe(diff[0])}."

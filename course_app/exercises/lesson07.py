@@ -11,6 +11,10 @@ from course_app.exercises import (
 )
 
 
+def _revisions(lesson) -> list:
+    return sorted((lesson.path / "alembic" / "versions").glob("*.py"))
+
+
 @exercise(
     hints=[
         "Lesson 2, again: %alembic init alembic, then edit alembic/env.py.",
@@ -24,7 +28,13 @@ from course_app.exercises import (
 def wired(lesson):
     if not (lesson.path / "alembic.ini").exists():
         raise NotAttempted("there is no alembic.ini yet: start with %alembic init alembic.")
-    env = (lesson.path / "alembic" / "env.py").read_text()
+    env_py = lesson.path / "alembic" / "env.py"
+    if not env_py.exists():
+        raise NotYet(
+            "there is no alembic/env.py: the folder must be called alembic. Delete alembic.ini "
+            "and the folder init made, then run %alembic init alembic."
+        )
+    env = env_py.read_text()
     if "target_metadata = None" in env:
         raise NotYet("alembic/env.py still says target_metadata = None: point it at Base.metadata.")
     status, problem = run(lesson, "current")
@@ -44,9 +54,7 @@ def wired(lesson):
     solution='%alembic revision --autogenerate -m "create blog schema" --rev-id 0001',
 )
 def history_builds_models(lesson):
-    if not (lesson.path / "alembic" / "versions").exists() or not list(
-        (lesson.path / "alembic" / "versions").glob("*.py")
-    ):
+    if not _revisions(lesson):
         raise NotAttempted("alembic/versions has no revision yet.")
     with Trial(lesson) as trial:
         trial.alembic("upgrade", "head")
@@ -68,7 +76,7 @@ def history_builds_models(lesson):
     solution="# Each revision's downgrade() undoes its upgrade(), in reverse order.",
 )
 def round_trip(lesson):
-    if not list((lesson.path / "alembic" / "versions").glob("*.py")):
+    if not _revisions(lesson):
         raise NotAttempted("alembic/versions has no revision yet.")
     with Trial(lesson) as trial:
         trial.alembic("upgrade", "head")
@@ -93,11 +101,7 @@ def round_trip(lesson):
 def lesson_database_at_head(lesson):
     if lesson.version() is None:
         raise NotAttempted("the lesson's database is at base: run %alembic upgrade head.")
-    engine = lesson.engine()
-    try:
-        diff = differences(lesson, engine)
-    finally:
-        engine.dispose()
+    diff = differences(lesson)
     if diff:
         raise NotYet(
             f"the lesson's database differs from the models: {describe(diff[0])}. "

@@ -195,6 +195,11 @@ def test_lesson07_capstone():
         lesson07.lesson_database_at_head,
     )
     assert_verdict(wired, "not attempted", "no alembic.ini")
+    run(lesson, "init", "migrations")
+    assert_verdict(
+        wired, "not yet", "there is no alembic/env.py: the folder must be called alembic"
+    )
+    lesson = lessons.start(7)
     run(lesson, "init", "alembic")
     assert_verdict(wired, "not yet", "target_metadata = None")
     from course_app.exercises import lesson02
