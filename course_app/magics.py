@@ -16,7 +16,12 @@ working directory, ``sys.path`` and the notebook's own loggers afterwards
 (``logging.config.fileConfig`` disables existing loggers unless told not to).
 
 A crash in a revision or ``env.py`` is shown as one line (file, line, error),
-never as a traceback wall, and never with a password in it.
+never as a traceback wall, and never with a password in it. Under Alembic's own
+line (``FAILED: ...`` or ``ERROR: ...``) comes the course's reading of it, a
+``help:`` line naming the learner's file and the fix (see ``alembic_errors``).
+That is the one place where the output differs from a terminal's; the other is
+a ``revision --rev-id X`` run again when X exists: Alembic would write a second X
+on top of the newest revision (a loop), the course keeps the file and says so.
 """
 
 import importlib
@@ -25,25 +30,84 @@ import os
 import shlex
 import sys
 import traceback
+import warnings
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
+from alembic import util
 from alembic.config import CommandLine
 
+from course_app.alembic_errors import explain
 from course_app.database import redact
+from course_app.history import History
 
 
-def run(argv: list[str], cwd: Path) -> int:
-    """Run ``alembic ARGV`` in ``cwd``, in this process; returns the exit status."""
+class _CommandLine(CommandLine):
+    """Alembic's command line, remembering the message of a failed command."""
+
+    failure: str | None = None
+    diffs: list | None = None  # what `alembic check` found, when it fails
+
+    def run_cmd(self, config, options) -> None:
+        options.raiseerr = True
+        try:
+            super().run_cmd(config, options)
+        except util.CommandError as exc:
+            self.failure = str(exc)
+            self.diffs = getattr(exc, "diffs", None)
+            util.err(str(exc), **config.messaging_opts)  # Alembic's own "FAILED: ..." line
+
+
+def run(argv: list[str], cwd: Path, version: Callable[[], str | None] | None = None) -> int:
+    """Run ``alembic ARGV`` in ``cwd``, in this process; returns the exit status.
+
+    ``version`` reads the database's ``alembic_version``, for the explanations of
+    "not up to date" and "can't locate revision".
+    """
+    kept = _kept_revision(argv, cwd)
+    if kept:
+        print(kept)
+        return 0
+    cli = _CommandLine(prog="alembic")
+    status = 0
     with _isolated(cwd):
         try:
-            CommandLine(prog="alembic").main(argv)
+            cli.main(argv)
         except SystemExit as exc:  # argparse errors, and Alembic's "FAILED: ..." exit
-            return 1 if exc.code else 0
+            status = 1 if exc.code else 0
         except Exception as exc:  # a revision or env.py raised: say where, briefly
-            print("ERROR: " + describe(exc, cwd), file=sys.stderr)
-            return 1
-    return 0
+            cli.failure = "ERROR: " + describe(exc, cwd)
+            print(cli.failure, file=sys.stderr)
+            status = 1
+    if cli.failure:
+        help_line = explain(cli.failure, cwd, version, diffs=cli.diffs)
+        if help_line:  # under Alembic's line, on the same stream, so they stay in order
+            stream = sys.stderr if cli.failure.startswith("ERROR: ") else sys.stdout
+            print("help: " + redact(help_line), file=stream)
+    return status
+
+
+def _kept_revision(argv: list[str], cwd: Path) -> str | None:
+    """A `revision --rev-id X` when X exists: keep the file, and say so."""
+    if not argv or argv[0] != "revision":
+        return None
+    rev_id = next(
+        (
+            argv[i + 1] if arg == "--rev-id" else arg.split("=", 1)[1]
+            for i, arg in enumerate(argv)
+            if (arg == "--rev-id" and i + 1 < len(argv)) or arg.startswith("--rev-id=")
+        ),
+        None,
+    )
+    existing = History(cwd).by_id.get(rev_id) if rev_id else None
+    if existing is None:
+        return None
+    return (
+        f"{existing.name} exists already: kept it as it is, and wrote no new file "
+        f"(a second {rev_id} would come after the newest revision and make a loop). "
+        f"To start it over, delete the file first."
+    )
 
 
 def describe(exc: BaseException, cwd: Path) -> str:
@@ -79,9 +143,12 @@ def _isolated(cwd: Path):
     _forget_app_modules()
     os.chdir(cwd)
     sys.dont_write_bytecode = True
+    saved_showwarning = warnings.showwarning
+    warnings.showwarning = _one_line_warning
     try:
         yield
     finally:
+        warnings.showwarning = saved_showwarning
         os.chdir(saved_cwd)
         sys.path[:] = saved_path
         sys.dont_write_bytecode = saved_bytecode
@@ -93,6 +160,11 @@ def _isolated(cwd: Path):
         root.handlers[:] = saved_root[1]
         for name, disabled in saved_disabled.items():
             logging.getLogger(name).disabled = disabled
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Alembic's warnings as one line, without the path of the library that warned."""
+    print(f"WARNING: {redact(str(message))}", file=sys.stderr)
 
 
 def _forget_app_modules() -> None:
@@ -113,16 +185,45 @@ def alembic_magic(line: str) -> None:
     """%alembic ARGS: run the alembic command line in the current lesson's workspace."""
     from course_app import lessons
 
-    run(shlex.split(line), lessons.current().path)
+    lesson = lessons.current()
+    run(shlex.split(line), lesson.path, version=lesson.version)
 
 
 def load_ipython_extension(ipython) -> None:
+    ipython.register_magic_function(alembic_magic, "line", "alembic")
+    ipython.set_custom_exc((Exception,), _one_line_error)
+
+
+_showing: list = []  # set while the usual traceback is being shown
+
+
+def _one_line_error(shell, etype, value, tb, tb_offset=None):
+    """A course error (or any error raised inside the course's code) as one line.
+
+    A ``CourseError`` is written for the learner; anything else that goes wrong in
+    ``course_app`` is shown as its type and message, never as a traceback through
+    code the learner did not write. Errors in the learner's own code keep Python's
+    usual traceback.
+    """
     from course_app.errors import CourseError
 
-    ipython.register_magic_function(alembic_magic, "line", "alembic")
-
-    def show_course_error(shell, etype, value, tb, tb_offset=None):
-        # A CourseError is written for the learner: show the message, not a traceback.
-        print(f"{etype.__name__}: {value}", file=sys.stderr)
-
-    ipython.set_custom_exc((CourseError,), show_course_error)
+    package = Path(__file__).resolve().parent
+    in_course = any(
+        Path(frame.filename).resolve().is_relative_to(package) for frame in traceback.extract_tb(tb)
+    )
+    if not (issubclass(etype, CourseError) or in_course):
+        # IPython ignores what this handler returns when it runs a cell: show the usual
+        # traceback ourselves (showtraceback calls back here only for Exception itself).
+        if _showing:
+            return shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
+        _showing.append(True)
+        try:
+            shell.showtraceback((etype, value, tb), running_compiled_code=True)
+        finally:
+            _showing.clear()
+        return None
+    detail = str(value).strip() or "no detail"
+    if not issubclass(etype, CourseError):
+        detail = detail.splitlines()[0]
+    print(f"{etype.__name__}: {redact(detail)}", file=sys.stderr)
+    return None
