@@ -14,23 +14,23 @@ Databases are copied from templates (``CREATE DATABASE ... TEMPLATE``, about
 A template's name carries a hash of that history; edit a revision and the
 next start builds new templates and drops the stale ones.
 
-Starting a lesson again replaces its workspace; the previous one is kept in
-``workspace/.previous/lessonNN`` (one level of undo).
+Starting a lesson again replaces its workspace; what the learner had changed or
+added there is first copied to ``workspace/.backups/lessonNN/<date>/`` (see ``backups``).
 """
 
 import hashlib
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import inspect, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from course_app import database
+from course_app import backups, database
 from course_app.errors import CourseError
 from course_app.settings import PROJECT_ROOT, get_settings
 
@@ -131,19 +131,52 @@ def _build_template(name: str, revision: str | None) -> None:
 
 
 @dataclass
+class Dropped:
+    """What one DROP TABLE took with it."""
+
+    rows: int
+    columns: list[str]
+
+
+_DROP = re.compile(r'\s*DROP TABLE (?:IF EXISTS )?"?(\w+)"?', re.I)
+
+
+@dataclass
 class Lesson:
     """One started lesson: its folder, its database, and a few ways to look at both."""
 
     number: int
     path: Path
     database: str
+    backup: Path | None = None  # where start() saved the learner's previous files
+    dropped: dict[str, Dropped] = field(default_factory=dict)  # table -> its last DROP
 
     @property
     def versions(self) -> Path:
         return self.path / "alembic" / "versions"
 
     def engine(self) -> Engine:
-        return database.engine(self.database)
+        """An engine on the lesson's database. It notes what each DROP TABLE takes with
+        it (rows, columns), so a check can tell what a drop cost after it is done."""
+        engine = database.engine(self.database)
+        event.listen(engine, "before_cursor_execute", self._note_drop)
+        return engine
+
+    def _note_drop(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        match = _DROP.match(statement)
+        if not match:
+            return
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (match[1],))
+        if not cursor.fetchone()[0]:
+            return
+        cursor.execute(f'SELECT count(*) FROM "{match[1]}"')
+        rows = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+            "AND table_schema = current_schema() ORDER BY ordinal_position",
+            (match[1],),
+        )
+        self.dropped[match[1]] = Dropped(rows, [name for (name,) in cursor.fetchall()])
 
     def revision(self, revision_id: str) -> Path:
         """The workspace's revision file with this id."""
@@ -196,11 +229,23 @@ class Lesson:
         import importlib.util
         import sys
 
+        from course_app.magics import describe
+
         path = self.path / "app" / "models.py"
         spec = importlib.util.spec_from_file_location(f"lesson{self.number:02d}_models", path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module  # dataclass-style annotations need the module registered
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except FileNotFoundError:
+            raise CourseError("there is no app/models.py in the workspace.") from None
+        except Exception as exc:  # the learner's file: say where, in one line
+            raise CourseError(
+                f"app/models.py does not import: {describe(exc, self.path)}. Fix it and run "
+                f"the cell again."
+            ) from None
+        if not hasattr(module, "Base"):
+            raise CourseError("app/models.py defines no Base: keep `class Base(DeclarativeBase)`.")
         return module
 
     def version(self) -> str | None:
@@ -230,29 +275,40 @@ def workspace_path(number: int) -> Path:
     return get_settings().workspace_dir / f"lesson{number:02d}"
 
 
-def _write_workspace(path: Path, stage: Stage, url: str) -> None:
-    if path.exists():
-        previous = path.parent / ".previous" / path.name
-        shutil.rmtree(previous, ignore_errors=True)
-        previous.parent.mkdir(parents=True, exist_ok=True)
-        path.rename(previous)
-    (path / "app").mkdir(parents=True)
-    shutil.copy(STARTER / "app" / "__init__.py", path / "app" / "__init__.py")
-    shutil.copy(STARTER / "app" / "config.py", path / "app" / "config.py")
-    (path / "app" / "models.py").write_text(models_source(stage.models))
-    (path / ".env").write_text(
-        "# Written by the course for this lesson. Never commit a .env file.\n"
-        f"APP_DATABASE_URL={url}\n"
-    )
-    if not stage.alembic:
-        return
-    shutil.copy(STARTER / "alembic.ini", path / "alembic.ini")
-    shutil.copytree(STARTER / "alembic", path / "alembic")
-    shutil.copy(REFERENCE_DIR / "script.py.mako", path / "alembic" / "script.py.mako")
-    versions = path / "alembic" / "versions"
-    versions.mkdir()
-    for revision in _revisions_up_to(stage.revision):
-        shutil.copy(revision, versions / revision.name)
+def workspace_files(stage: Stage, url: str) -> dict[str, bytes]:
+    """What the course writes into a lesson's workspace: relative path -> content."""
+    files = {
+        "app/__init__.py": (STARTER / "app" / "__init__.py").read_bytes(),
+        "app/config.py": (STARTER / "app" / "config.py").read_bytes(),
+        "app/models.py": models_source(stage.models).encode(),
+        ".env": (
+            "# Written by the course for this lesson. Never commit a .env file.\n"
+            f"APP_DATABASE_URL={url}\n"
+        ).encode(),
+    }
+    if stage.alembic:
+        files["alembic.ini"] = (STARTER / "alembic.ini").read_bytes()
+        for path in sorted((STARTER / "alembic").rglob("*")):
+            if path.is_file():
+                files[str(path.relative_to(STARTER))] = path.read_bytes()
+        files["alembic/script.py.mako"] = (REFERENCE_DIR / "script.py.mako").read_bytes()
+        for revision in _revisions_up_to(stage.revision):
+            files[f"alembic/versions/{revision.name}"] = revision.read_bytes()
+    return files
+
+
+def _write_workspace(path: Path, stage: Stage, url: str) -> Path | None:
+    """Write a fresh workspace; first save what the learner changed. Returns the backup."""
+    files = workspace_files(stage, url)
+    backup = backups.save(path, backups.changed(path, files))
+    shutil.rmtree(path, ignore_errors=True)
+    for name, content in files.items():
+        target = path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    if stage.alembic:
+        (path / "alembic" / "versions").mkdir(exist_ok=True)
+    return backup
 
 
 def _revisions_up_to(revision: str | None) -> list[Path]:
@@ -277,6 +333,6 @@ def start(number: int) -> Lesson:
     database.recreate(name, template=ensure_template(stage.revision))
     url = database.url_for(name).render_as_string(hide_password=False)
     path = workspace_path(number)
-    _write_workspace(path, stage, url)
-    _current = Lesson(number, path, name)
+    backup = _write_workspace(path, stage, url)
+    _current = Lesson(number, path, name, backup=backup)
     return _current

@@ -38,14 +38,36 @@ def test_stage_models_match_the_reference_history(kind, lesson_number):
     assert _differences(kind, lessons.start(lesson_number)) == []
 
 
-def test_starting_again_gives_a_fresh_state_and_keeps_the_previous_workspace():
+def test_starting_again_gives_a_fresh_state_and_backs_up_only_what_the_learner_changed():
     lesson = lessons.start(4)
     lesson.query("INSERT INTO posts (title) VALUES ('hello')")
     (lesson.path / "notes.txt").write_text("mine")
+    models = lesson.path / "app" / "models.py"
+    models.write_text(models.read_text() + "# my change\n")
     again = lessons.start(4)
     assert again.query("SELECT count(*) FROM posts") == [(0,)]
     assert not (again.path / "notes.txt").exists()
-    assert (again.path.parent / ".previous" / "lesson04" / "notes.txt").read_text() == "mine"
+    saved = again.backup
+    assert saved is not None and saved.parent.name == "lesson04"
+    assert sorted(str(p.relative_to(saved)) for p in saved.rglob("*") if p.is_file()) == [
+        "app/models.py",
+        "notes.txt",
+    ]
+    assert (saved / "notes.txt").read_text() == "mine"
+    assert lessons.start(4).backup is None  # nothing changed: nothing saved
+
+
+def test_every_rerun_keeps_its_own_backup_up_to_a_limit():
+    from course_app import backups
+
+    folders = []
+    for n in range(backups.KEEP + 2):
+        lesson = lessons.start(3)
+        (lesson.versions / f"000{n}_mine.py").write_text(f"# try {n}\n")
+        folders.append(lessons.start(3).backup)
+    kept = backups.newest_first(lessons.current().path)
+    assert kept == folders[::-1][: backups.KEEP]
+    assert (folders[-1] / "alembic" / "versions" / f"000{backups.KEEP + 1}_mine.py").exists()
 
 
 def test_lessons_start_in_any_order():
