@@ -1,35 +1,36 @@
-"""Exercises in the style of Kaggle's learntools: ``check()``, ``hint()``, ``solution()``.
+"""Exercises in the style of Kaggle's learntools: ``check()``, ``hint()``, ``solution()``, ``apply()``.
 
-Each lesson's exercises live in their own module (``exercises.lesson04``),
-declared once with the ``@exercise`` decorator::
+Each lesson's exercises live in their own module (``exercises.lesson04``), declared
+once with the ``@exercise`` decorator, next to the lesson that uses them::
 
-    @exercise(hints=["..."], reference="0002")
+    @exercise(hints=["..."], reference="0002", apply=...)
     def add_post_columns(lesson):
         ...  # raise NotYet("what is wrong, and where") or NotAttempted("...")
         return "what the learner got right"
 
 In the notebook: ``ex.add_post_columns.check()``; ``.hint()``, ``.hint(2)``;
-``.solution()``; and ``.apply()``, which applies the reference solution so a
-stuck learner can move on. Answers the learner types are passed explicitly,
-``ex.rows_lost.check(rows_after)``; ``____`` marks one not given yet.
+``.solution()``; and ``.apply()``, which puts the right state in place (files and
+database) so a stuck learner can move on. Answers the learner types are passed
+explicitly, ``ex.rows_lost.check(rows_before, rows_after)``; ``____`` marks one not
+given yet, and each is read by a reader (``revision_id``, ``names``, ``count``) that
+accepts the obvious equivalents and says which type is wanted otherwise.
 
-Checks look at what is real: the lesson's database, its ``alembic_version``,
-the workspace's files, and what running the learner's revisions does (see
-``trial``). Messages say what is wrong and where, in a sentence or two.
+Checks judge outcomes, never proxies: the tables, columns and rows the learner's
+revisions really build on a scratch database, the revision graph, what ``env.py``
+really hands to Alembic (see ``checks``). The result shows as a coloured box in
+JupyterLab (green correct, amber not yet, grey not attempted) with a plain-text
+twin; neither check(), hint(), solution(), apply() nor require() ever shows a
+traceback.
 """
 
-import ast
-import contextlib
-import io
-import os
-import shutil
+import html
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from inspect import signature
-from pathlib import Path
 
-from sqlalchemy import inspect
-
-from course_app import database, lessons, magics
+from course_app import lessons
+from course_app.alembic_errors import sentence
 from course_app.errors import CourseError
 
 
@@ -51,86 +52,256 @@ class NotAttempted(Exception):
     """Nothing to check yet; the message says what to do."""
 
 
+# -- what a check says ---------------------------------------------------------------
+
+_LOOK = {  # outcome -> (label, mark, border, background, text): WCAG AA contrast on its own
+    "correct": ("Correct!", "✔", "#1a7f37", "#e6f4ea", "#0d3318"),
+    "not yet": ("Not yet:", "✘", "#9a6700", "#fff4d4", "#3b2600"),
+    "not attempted": ("Not attempted:", "…", "#6e7781", "#f1f2f4", "#24292f"),
+}
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """One check's verdict: shown as a coloured box in JupyterLab, as text elsewhere."""
+
+    outcome: str  # "correct", "not yet" or "not attempted"
+    message: str
+
+    def __str__(self) -> str:
+        label = _LOOK[self.outcome][0]
+        return f"{label} {self.message}" if self.message else label
+
+    __repr__ = __str__
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(str(self))
+
+    def _repr_html_(self) -> str:
+        label, mark, border, background, colour = _LOOK[self.outcome]
+        body = re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(self.message, quote=False))
+        return (
+            f'<div class="course-check course-check-{self.outcome.replace(" ", "-")}" '
+            f'role="status" style="border-left: 4px solid {border}; background: {background}; '
+            f'color: {colour}; padding: 6px 10px; margin: 2px 0; line-height: 1.45;">'
+            f'<span aria-hidden="true">{mark}</span> <strong>{label}</strong> {body}</div>'
+        )
+
+
+def show(feedback: Feedback) -> None:
+    """Display in a Jupyter kernel (HTML and text); print anywhere else."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        from IPython.display import display
+
+        display(feedback)
+    else:
+        print(feedback)
+
+
+# -- answers a learner types -----------------------------------------------------------
+
+
+def revision_id(value) -> str:
+    """A revision id: a string such as "0005" (``0005 (head)`` as `current` prints it is fine)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise NotYet(f'give the revision id as a string, like "0005"; {value!r} is not one.')
+    if isinstance(value, int):
+        raise NotYet(
+            f'revision ids are strings, written with quotes as Alembic prints them: "{value:04d}", '
+            f"not {value} (a number loses the leading zeros)."
+        )
+    return re.sub(r"\s*\((head|heads|current|effective head)\)\s*$", "", value.strip()).strip()
+
+
+def names(value) -> list[str]:
+    """A list of names (tables, columns); a tuple or set is fine, one string is not."""
+    if isinstance(value, str):
+        raise NotYet(f'give a list of names, like ["id", "title"]; {value!r} is one string.')
+    if not isinstance(value, (list, tuple, set, frozenset)):
+        raise NotYet(
+            f'give a list of names, like ["id", "title"]; {value!r} is a {type(value).__name__}.'
+        )
+    if not all(isinstance(v, str) for v in value):
+        raise NotYet(f'each name is a string in quotes, like ["id", "title"]; got {list(value)!r}.')
+    return [v.strip() for v in value]
+
+
+def count(value) -> int:
+    """A whole number; "3" for 3 is fine."""
+    if isinstance(value, bool):
+        raise NotYet(f"give a number of rows, like 3; {value!r} is True or False.")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    raise NotYet(f"give a whole number of rows, like 3; {value!r} is not one.")
+
+
+# -- exercises ---------------------------------------------------------------------------
+
+
 class Exercise:
-    """One exercise: its check, hints, and reference answer. Made by ``@exercise``."""
+    """One exercise: its check, hints, reference answer and way out. Made by ``@exercise``."""
 
     def __init__(
         self,
         check: Callable,
         hints: list[str],
-        reference: str | None,
-        solution: str | None,
-        apply: Callable | None,
+        reference: str | None = None,
+        solution: str | None = None,
+        apply: Callable | None = None,
+        answer: Callable | None = None,
+        read: tuple[Callable, ...] = (),
+        after: tuple["Exercise", ...] = (),
     ):
         self._check = check
         self.name = check.__name__
+        self.asks = list(signature(check).parameters)[1:]  # what the learner passes in
         self._hints = hints
         self._reference = reference
         self._solution = solution
         self._apply = apply
-        self._given: tuple = ()  # the last answers passed to check(), for require()
+        self._answer = answer
+        self._read = read
+        self._after = after
+        self._given: tuple | None = None  # the last answers that checked out, for require()
+
+    @property
+    def kind(self) -> str:
+        """ "question" (the learner types an answer), "revision" or "state"."""
+        return "question" if self.asks else ("revision" if self._reference else "state")
+
+    # -- the four calls ------------------------------------------------------------
 
     def check(self, *answers) -> None:
-        """Print whether the answer (or the lesson's state) is right, and why."""
-        wanted = list(signature(self._check).parameters)[1:]
-        if len(answers) != len(wanted):
-            print(
-                f"Not attempted: pass your answer{'s' * (len(wanted) > 1)}: "
-                f"{self.name}.check({', '.join(wanted)})"
+        """Show whether the answer (or the lesson's state) is right, and why."""
+        feedback = self.judge(*answers)
+        if feedback.outcome == "correct":
+            self._given = answers
+        show(feedback)
+
+    def judge(self, *answers) -> Feedback:
+        """The verdict, without showing it."""
+        if len(answers) != len(self.asks):
+            wanted = f"{self.name}.check({', '.join(self.asks)})"
+            if not answers:
+                return Feedback(
+                    "not attempted", f"pass your answer{'s' * (len(self.asks) > 1)}: {wanted}."
+                )
+            return Feedback(
+                "not attempted",
+                f"this check takes {len(self.asks) or 'no'} answer"
+                f"{'s' * (len(self.asks) != 1)}: {wanted}.",
             )
-            return
         if any(isinstance(a, Placeholder) for a in answers):
-            print("Not attempted: replace ____ with your answer, then run the cell again.")
-            return
-        self._given = answers
+            return Feedback(
+                "not attempted", "replace ____ with your answer, then run the cell again."
+            )
         try:
-            message = self._check(lessons.current(), *answers)
+            lesson = lessons.current()
+            readers = self._read or tuple(lambda a: a for _ in answers)
+            values = tuple(read(a) for read, a in zip(readers, answers, strict=True))
+            message = self._check(lesson, *values)
         except NotAttempted as exc:
-            print(f"Not attempted: {exc}")
-        except NotYet as exc:
-            print(f"Not yet: {exc}")
-        else:
-            first = message.split(" ", 1)[0] if message else ""
-            if first.isalpha():  # "the database ..." -> "The database ...", but not "env.py"
-                message = message[:1].upper() + message[1:]
-            print(f"Correct! {message}" if message else "Correct!")
+            return Feedback("not attempted", str(exc))
+        except (NotYet, CourseError) as exc:
+            return Feedback("not yet", str(exc))
+        except Exception as exc:  # noqa: BLE001  (a learner's file, or the course's bug: one line)
+            from course_app.magics import describe
+
+            where = lessons.current().path if lessons._current else None
+            said = describe(exc, where) if where else f"{type(exc).__name__}: {exc}"
+            return Feedback("not yet", f"the check stopped at an error: {said}")
+        return Feedback("correct", sentence(message or ""))
+
+    def passes(self) -> bool:
+        """Solved? A question once answered right (its state may move on since); any other
+        exercise, if its check passes now."""
+        if self.kind == "question":
+            return self._given is not None
+        return self.judge().outcome == "correct"
 
     def require(self) -> None:
         """For a cell that builds on this exercise: stop with one clear line if it is not solved."""
-        if len(self._given) != len(signature(self._check).parameters) - 1:
-            raise CourseError(
-                f"this cell builds on exercise {self.name}: check your answer to it first."
-            )
-        try:
-            self._check(lessons.current(), *self._given)
-        except (NotYet, NotAttempted) as exc:
+        if self.kind == "question":
+            if self._given is None:
+                raise CourseError(
+                    f"this cell builds on exercise {self.name}: check your answer to it first, "
+                    f"or run ex.{self.name}.apply() to see it."
+                )
+            return
+        feedback = self.judge()
+        if feedback.outcome != "correct":
             raise CourseError(
                 f"this cell builds on exercise {self.name}, which is not solved yet "
-                f"({exc}) Solve it, or run ex.{self.name}.apply() to move on."
-            ) from None
+                f"({feedback.message.rstrip('.')}). Solve it, or run ex.{self.name}.apply() "
+                f"to move on."
+            )
 
     def hint(self, level: int = 1) -> None:
+        try:
+            level = int(level)
+        except (TypeError, ValueError):
+            level = 1
         level = max(1, min(level, len(self._hints)))
         more = f" (more: .hint({level + 1}))" if level < len(self._hints) else ""
         print(f"Hint {level}: {self._hints[level - 1]}{more}")
 
     def solution(self) -> None:
         """Show the reference answer: for a revision, the reference file's own code."""
+        from course_app.exercises.checks import reference_functions
+
         if self._reference:
             print(reference_functions(self._reference))
         if self._solution:
             print(self._solution)
 
     def apply(self) -> None:
-        """Put the reference solution in place, to move on when stuck."""
+        """Put the right state in place (files, database, or the answer), to move on when stuck.
+
+        Says in a line what it did; whatever of the learner's it replaces is backed up
+        first. Afterwards the cells that build on this exercise run, and check() passes.
+        """
+        try:
+            for before in self._after:  # an exercise this one builds on, not solved yet
+                if not before.passes():
+                    before.apply()
+            said = self._apply(lessons.current()) if self._apply else None
+            for line in [said] if isinstance(said, str) else (said or []):
+                print(line)
+            if self.kind == "question":
+                self._apply_answer()
+                return
+            feedback = self.judge()
+        except CourseError as exc:
+            print(f"apply() could not finish: {exc}")
+            return
+        if feedback.outcome == "correct":
+            self._given = ()
+        else:
+            print(f"apply() did what it could, but the check still says: {feedback}")
+
+    def _apply_answer(self) -> None:
         lesson = lessons.current()
-        if self._reference:
-            target = copy_reference(lesson, self._reference)
-            print(f"Wrote the reference revision to {target.relative_to(lesson.path)}.")
-        if self._apply:
-            self._apply(lesson)
-        if not (self._reference or self._apply):
-            print("Nothing to apply here: this exercise asks for an answer. See .solution().")
+        answers = self._answer(lesson)
+        answers = answers if isinstance(answers, tuple) else (answers,)
+        feedback = self.judge(*answers)
+        if feedback.outcome != "correct":
+            print(f"apply() cannot give the answer yet: {feedback}")
+            return
+        self._given = answers
+        assigned = re.match(r"\s*([\w, ]+?)\s*=[^=]", self._solution or "")
+        named = assigned[1] if assigned else ", ".join(self.asks)
+        given = named + " = " + ", ".join(repr(a) for a in answers)
+        print(f"The answer: {given}. {feedback.message}")
 
     def __repr__(self) -> str:
         return f"<exercise {self.name}: .check() .hint() .solution() .apply()>"
@@ -141,187 +312,29 @@ def exercise(
     reference: str | None = None,
     solution: str | None = None,
     apply: Callable | None = None,
+    answer: Callable | None = None,
+    read: tuple[Callable, ...] = (),
+    after: tuple[Exercise, ...] = (),
 ) -> Callable[[Callable], Exercise]:
-    """Declare an exercise from its check function."""
-    return lambda check: Exercise(check, hints, reference, solution, apply)
+    """Declare an exercise from its check function.
 
-
-# -- the reference history, as answers ---------------------------------------------
-
-
-def reference_file(revision: str) -> Path:
-    return next(lessons.REFERENCE_DIR.glob(f"versions/{revision}_*.py"))
-
-
-def reference_functions(revision: str) -> str:
-    """The ``upgrade()`` and ``downgrade()`` of a reference revision, as written."""
-    source = reference_file(revision).read_text()
-    tree = ast.parse(source)
-    parts = [
-        ast.get_source_segment(source, node)
-        for node in tree.body
-        if isinstance(node, ast.FunctionDef) and node.name in ("upgrade", "downgrade")
-    ]
-    return f"# alembic/versions/{reference_file(revision).name}\n" + "\n\n\n".join(parts)
-
-
-def copy_reference(lesson: "lessons.Lesson", revision: str) -> Path:
-    for existing in lesson.versions.glob(f"{revision}_*.py"):
-        existing.unlink()
-    target = lesson.versions / reference_file(revision).name
-    shutil.copy(reference_file(revision), target)
-    return target
-
-
-# -- looking at the learner's work ---------------------------------------------------
-
-
-def revision_file(
-    lesson: "lessons.Lesson", revision: str, what: str, autogenerate: bool = False
-) -> Path:
-    """The learner's revision file with this id; NotAttempted if there is none."""
-    found = sorted(lesson.versions.glob(f"{revision}_*.py"))
-    if not found:
-        how = "--autogenerate " if autogenerate else ""
-        then = ", then review it." if autogenerate else ", then fill in upgrade() and downgrade()."
-        raise NotAttempted(
-            f"there is no revision {revision} in alembic/versions yet. Create it with "
-            f'%alembic revision {how}-m "{what}" --rev-id {revision}{then}'
-        )
-    path = found[0]
-    try:
-        ast.parse(path.read_text(), filename=str(path))
-    except SyntaxError as exc:
-        raise NotYet(
-            f"alembic/versions/{path.name} line {exc.lineno}: SyntaxError: {exc.msg}."
-        ) from None
-    return path
-
-
-def run(lesson: "lessons.Lesson", *argv: str, url=None) -> tuple[int, str]:
-    """Run an alembic command in the workspace, quietly; optionally against another database.
-
-    Returns the exit status and the last line of interest (an ERROR or FAILED line).
+    ``reference``: the reference revision that answers it (``solution()`` prints it).
+    ``apply``: puts the right state in place; returns what it did, in a line or lines.
+    ``answer`` and ``read``: for a question, the right answer from the lesson's real
+    state, and how to read each typed answer. ``after``: exercises this one builds on.
     """
-    saved = os.environ.get("APP_DATABASE_URL")
-    if url is not None:  # the workspace's settings read APP_DATABASE_URL before .env
-        os.environ["APP_DATABASE_URL"] = url.render_as_string(hide_password=False)
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            status = magics.run(list(argv), lesson.path)
-    finally:
-        if url is not None:
-            if saved is None:
-                os.environ.pop("APP_DATABASE_URL", None)
-            else:
-                os.environ["APP_DATABASE_URL"] = saved
-    problems = [
-        line
-        for line in (out.getvalue() + err.getvalue()).splitlines()
-        if line.startswith(("ERROR:", "FAILED:"))
-    ]
-    return status, database.redact(problems[-1] if problems else "")
+    return lambda check: Exercise(check, hints, reference, solution, apply, answer, read, after)
 
 
-class Trial:
-    """A scratch copy of the lesson's starting database, to run the learner's
-    revisions on without touching the lesson's own database."""
-
-    def __init__(self, lesson: "lessons.Lesson", setup_sql: list[str] = ()):
-        self.lesson = lesson
-        self.name = f"{lesson.database}_check"
-        template = lessons.ensure_template(lessons.STAGES[lesson.number].revision)
-        database.recreate(self.name, template=template)
-        self.engine = database.engine(self.name)
-        if setup_sql:
-            with self.engine.begin() as conn:
-                for statement in setup_sql:
-                    conn.exec_driver_sql(statement)
-
-    def alembic(self, *argv: str) -> None:
-        status, problem = run(self.lesson, *argv, url=database.url_for(self.name))
-        if status != 0:
-            raise NotYet(f"`alembic {' '.join(argv)}` failed: {problem.removeprefix('ERROR: ')}")
-
-    def inspector(self):
-        return inspect(self.engine)
-
-    def close(self) -> None:
-        self.engine.dispose()
-        database.drop(self.name)
-
-    def __enter__(self) -> "Trial":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-def columns(inspector, table: str) -> dict[str, dict]:
-    return {c["name"]: c for c in inspector.get_columns(table)}
-
-
-def require_table(inspector, table: str, after: str) -> dict[str, dict]:
-    if table not in inspector.get_table_names():
-        raise NotYet(f"after {after} there is no {table} table. Does your upgrade() create it?")
-    return columns(inspector, table)
-
-
-def require_column(
-    cols: dict, table: str, name: str, type_name: str, nullable: bool, default: str | None = None
-) -> None:
-    if name not in cols:
-        raise NotYet(f"{table} has no {name} column after the upgrade; add it in upgrade().")
-    column = cols[name]
-    if type(column["type"]).__name__.upper() not in type_name.upper().split("|"):
-        raise NotYet(
-            f"{table}.{name} is {column['type']}; the model says {type_name.split('|')[0]}."
-        )
-    if column["nullable"] != nullable:
-        said = "nullable=False" if not nullable else "nullable=True"
-        state = "nullable" if column["nullable"] else "NOT NULL"
-        raise NotYet(f"{table}.{name} is {state}; the model says {said}.")
-    if default is not None and default not in str(column.get("default") or ""):
-        raise NotYet(
-            f"{table}.{name} has no server default {default}; add server_default=sa.text({default!r})."
-        )
-
-
-def differences(lesson: "lessons.Lesson", engine=None) -> list:
-    """What autogenerate would find between the workspace's models and a database
-    (alembic's compare_metadata, as `alembic check` runs it), alembic_version aside.
-    Without ``engine``, the lesson's own database."""
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
-    models = lesson.load_models()
-    own = engine is None
-    engine = lesson.engine() if own else engine
-    try:
-        with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
-            diff = compare_metadata(context, models.Base.metadata)
-    finally:
-        if own:
-            engine.dispose()
-    return [
-        d
-        for d in diff
-        if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "alembic_version")
-    ]
-
-
-def describe(difference) -> str:
-    """One difference from ``differences()``, in words: "add column posts.owner_id"."""
-    if isinstance(difference, list):
-        difference = difference[0]
-    kind = difference[0]
-    if kind in ("add_column", "remove_column"):
-        return f"{kind.replace('_', ' ')} {difference[2]}.{difference[3].name}"
-    if kind in ("add_table", "remove_table"):
-        return f"{kind.replace('_', ' ')} {difference[1].name}"
-    return str(kind).replace("_", " ")
-
-
-__all__ = ["____", "CourseError", "Exercise", "NotAttempted", "NotYet", "exercise"]
+__all__ = [
+    "____",
+    "CourseError",
+    "Exercise",
+    "Feedback",
+    "NotAttempted",
+    "NotYet",
+    "count",
+    "exercise",
+    "names",
+    "revision_id",
+]

@@ -1,25 +1,34 @@
 """Lesson 0, Start here: one exercise, to see how checks work."""
 
-from course_app.exercises import NotYet, exercise
+from course_app.exercises import NotYet, exercise, revision_id
+from course_app.history import History
 
 
 @exercise(
     hints=[
         "Run `%alembic current`: it prints the revision the database is at.",
-        "It prints something like `0005 (head)`: the answer is the id, without `(head)`.",
+        "It prints something like `0005 (head)`: the answer is the id, as a string, without `(head)`.",
     ],
     solution='revision_now = "0005"   # what `%alembic current` printed',
+    answer=lambda lesson: lesson.version(),
+    read=(revision_id,),
 )
 def current_revision(lesson, answer):
     actual = lesson.version()
-    given = str(answer).strip()
-    if given == actual:
-        return f"The database is at {actual}, the newest revision, so `current` also says (head)."
-    if given.lower() in ("head", "(head)", "heads"):
+    if answer == actual:
+        return f"the database is at {actual}, the newest revision, so `current` also says (head)."
+    if answer.lower() in ("head", "heads", "base", "current"):
         raise NotYet(
-            "'head' is a label for the newest revision, not its id. "
-            "Copy the id that `%alembic current` prints before (head)."
+            f"'{answer}' is a name Alembic understands, not an id. Copy the id that "
+            f"`%alembic current` prints before (head)."
+        )
+    if answer.lstrip("0") and answer.lstrip("0") == (actual or "").lstrip("0"):
+        raise NotYet(f'write the id exactly as Alembic prints it, leading zeros too: "{actual}".')
+    if answer in History(lesson.path).by_id:
+        raise NotYet(
+            f"{answer} is a revision of the history, but not the one the database is at: "
+            f"`history` lists them all, `current` says which one is applied."
         )
     raise NotYet(
-        f"{given!r} is not what `%alembic current` prints. Run it and copy the revision id."
+        f"{answer!r} is not what `%alembic current` prints. Run it and copy the revision id."
     )

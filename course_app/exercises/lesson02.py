@@ -1,10 +1,32 @@
-"""Lesson 2, alembic init: create the Alembic folder and wire env.py to the app."""
+"""Lesson 2, alembic init: create the Alembic folder and wire env.py to the app.
+
+env.py is judged by what it does, not by the lines it contains: the metadata it
+really hands to ``context.configure()`` must hold the models' tables, and the
+database it really connects to must follow the app's settings (the check points
+``.env`` at another database and watches where env.py goes). Lesson 7 uses the
+same two checks.
+"""
 
 import ast
 import configparser
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
 
-from course_app.exercises import NotAttempted, NotYet, exercise, run
+import alembic
+from sqlalchemy import MetaData
+from sqlalchemy.engine import make_url
 
+from course_app import database
+from course_app.exercises import NotAttempted, NotYet, exercise
+from course_app.exercises.checks import Trial, env_calls, run
+from course_app.exercises.repair import save_files, write_file
+from course_app.settings import PROJECT_ROOT
+
+TEMPLATES = Path(alembic.__file__).parent / "templates"
+METADATA_SNIPPET = "from app.models import Base\n\ntarget_metadata = Base.metadata"
 SETTINGS_SNIPPET = """from app.config import settings
 
 # The URL comes from the app's settings, not from alembic.ini. ConfigParser
@@ -12,13 +34,36 @@ SETTINGS_SNIPPET = """from app.config import settings
 config.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))"""
 
 
-def _init(lesson):
-    lesson.path.joinpath("alembic.ini").exists() or run(lesson, "init", "alembic")
+# -- exercise 1: alembic init ---------------------------------------------------------------
+
+
+def _template_of(env_py: Path) -> str | None:
+    text = env_py.read_bytes()
+    for template in sorted(TEMPLATES.iterdir()):
+        if (template / "env.py").is_file() and (template / "env.py").read_bytes() == text:
+            return template.name
+    return None
+
+
+def _init(lesson) -> list[str]:
+    said = []
+    if init.judge().outcome == "correct":
+        return ["alembic init has run already: alembic.ini and alembic/ are in place."]
+    made = [p for p in (lesson.path / "alembic.ini", lesson.path / "pyproject.toml") if p.exists()]
+    folders = [p for p in lesson.path.iterdir() if p.is_dir() and (p / "env.py").exists()]
+    files = made + [f for folder in folders for f in folder.rglob("*") if f.is_file()]
+    if files:
+        said.append(save_files(lesson, files))
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+    ran = run(lesson, "init", "alembic")
+    said.insert(0, "Ran %alembic init alembic." if ran.status == 0 else f"init failed: {ran.said}")
+    return said
 
 
 @exercise(
     hints=[
-        "The command is the seed's: `alembic init <folder>`, here with `%alembic`.",
+        "The command is `alembic init <folder>`, here with `%alembic`, and the folder is called alembic.",
         "%alembic init alembic",
     ],
     solution="%alembic init alembic",
@@ -27,60 +72,220 @@ def _init(lesson):
 def init(lesson):
     ini = lesson.path / "alembic.ini"
     if not ini.exists():
+        elsewhere = [
+            p
+            for p in (Path.cwd() / "alembic.ini",)
+            if p.exists() and p.parent not in (lesson.path, PROJECT_ROOT)
+        ]
+        if elsewhere:
+            raise NotYet(
+                f"there is an alembic.ini in {elsewhere[0].parent}, not in the workspace: `!alembic` "
+                f"runs in the notebook's folder. Use %alembic init alembic, which runs in "
+                f"workspace/lesson{lesson.number:02d}/ (and delete the stray one)."
+            )
         raise NotAttempted(
             "there is no alembic.ini in the workspace yet: run %alembic init alembic."
         )
     parser = configparser.ConfigParser()
     parser.read(ini)
     location = parser.get("alembic", "script_location", raw=True, fallback="")
-    folder = location.replace("%(here)s/", "").replace("%(here)s", "")
-    if folder.strip("/") != "alembic":
+    folder = location.replace("%(here)s/", "").replace("%(here)s", "").strip("/")
+    if (lesson.path / "pyproject.toml").exists() and not location:
         raise NotYet(
-            f"your migrations folder is {folder!r}; the course (like the seed) calls it "
-            f"'alembic'. Delete alembic.ini and {folder}/, then run %alembic init alembic."
+            "init used the pyproject template, which keeps the settings in pyproject.toml. The "
+            "course uses the generic one: delete alembic/, alembic.ini and pyproject.toml, then "
+            "run %alembic init alembic (apply() does it)."
+        )
+    if folder != "alembic":
+        raise NotYet(
+            f"your migrations folder is {folder!r} (alembic.ini, script_location); the course "
+            f"calls it 'alembic'. Delete alembic.ini and {folder}/, then run %alembic init alembic."
         )
     for needed in ("env.py", "script.py.mako", "versions"):
         if not (lesson.path / "alembic" / needed).exists():
             raise NotYet(
-                f"alembic/{needed} is missing; delete alembic/ and alembic.ini and run "
+                f"alembic/{needed} is missing: delete alembic/ and alembic.ini, then run "
                 f"%alembic init alembic again."
             )
+    template = _template_of(lesson.path / "alembic" / "env.py")
+    if template not in (None, "generic"):
+        raise NotYet(
+            f"alembic/env.py comes from the {template} template; this project needs the generic "
+            f"one (a plain, synchronous engine). Delete alembic/ and alembic.ini, then run "
+            f"%alembic init alembic without -t."
+        )
+    ran = run(lesson, "history")
+    if ran.status != 0:
+        raise NotYet(f"Alembic cannot read the new folder: {ran.said}")
     return "alembic.ini, alembic/env.py, alembic/script.py.mako and alembic/versions/ are in place."
 
 
-def _env(lesson) -> tuple[ast.Module, str]:
+# -- what env.py does -------------------------------------------------------------------------
+
+
+def _env_source(lesson) -> str:
     path = lesson.path / "alembic" / "env.py"
     if not path.exists():
-        raise NotAttempted("there is no alembic/env.py: do the previous exercise first.")
+        raise NotAttempted("there is no alembic/env.py: run %alembic init alembic first.")
     source = path.read_text()
     try:
-        return ast.parse(source), source
+        ast.parse(source)
     except SyntaxError as exc:
-        raise NotYet(f"alembic/env.py line {exc.lineno}: SyntaxError: {exc.msg}.") from None
+        raise NotYet(f"alembic/env.py, line {exc.lineno}: SyntaxError: {exc.msg}.") from None
+    return source
 
 
-def _imports(tree: ast.Module) -> dict[str, str]:
-    """Names bound by imports in env.py: name -> module it came from."""
-    names = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            for alias in node.names:
-                names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                names[alias.asname or alias.name.split(".")[0]] = alias.name
-    return names
+def _line_of(source: str, *needles: str) -> int | None:
+    for number, line in enumerate(source.splitlines(), 1):
+        if any(n in line for n in needles) and not line.lstrip().startswith("#"):
+            return number
+    return None
 
 
-def _wire_metadata(lesson):
-    path = lesson.path / "alembic" / "env.py"
-    path.write_text(
-        path.read_text().replace(
-            "target_metadata = None",
-            "from app.models import Base\n\ntarget_metadata = Base.metadata",
-            1,
+def _tables(metadata) -> dict[str, list[str]] | None:
+    """Table -> columns, for a MetaData or a sequence of them; None if it is neither."""
+    if isinstance(metadata, MetaData):
+        parts = [metadata]
+    elif isinstance(metadata, (list, tuple)) and all(isinstance(m, MetaData) for m in metadata):
+        parts = list(metadata)
+    else:
+        return None
+    return {n: sorted(c.name for c in t.columns) for m in parts for n, t in m.tables.items()}
+
+
+def check_metadata(lesson) -> str:
+    """target_metadata, as env.py really passes it to context.configure(), holds the models."""
+    source = _env_source(lesson)
+    ran, calls = env_calls(lesson, "upgrade", "head", "--sql")
+    if not calls:
+        raise NotYet(f"env.py stops before it calls context.configure(): {ran.said}")
+    metadata = calls[0].get("target_metadata")
+    if metadata is None:
+        set_at = [
+            node.lineno
+            for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "target_metadata" for t in node.targets)
+            and not (isinstance(node.value, ast.Constant) and node.value.value is None)
+        ]
+        if set_at:
+            raise NotYet(
+                f"alembic/env.py, line {set_at[-1]} sets target_metadata, but Alembic has already "
+                f"run by then (it runs at line {_line_of(source, 'is_offline_mode()')}): move it up, "
+                f"to where `target_metadata = None` was."
+            )
+        raise NotAttempted("target_metadata is still None in alembic/env.py.")
+    seen = _tables(metadata)
+    if seen is None and isinstance(getattr(metadata, "metadata", None), MetaData):
+        raise NotYet("target_metadata is the Base class itself: use its MetaData, Base.metadata.")
+    if seen is None:
+        raise NotYet(
+            f"target_metadata is {type(metadata).__name__!r}, not a MetaData: use the models' "
+            f"Base.metadata (`from app.models import Base`)."
         )
+    wanted = _tables(lesson.load_models().Base.metadata)
+    if not seen:
+        raise NotYet(
+            "target_metadata holds no tables: it is a new, empty MetaData, not the one your "
+            "models fill. Use `from app.models import Base` and `target_metadata = Base.metadata`."
+        )
+    if seen != wanted:
+        missing = sorted(set(wanted) - set(seen)) or sorted(
+            t for t in wanted if seen.get(t) != wanted[t]
+        )
+        raise NotYet(
+            f"target_metadata holds {', '.join(sorted(seen)) or 'no table'}, but app/models.py "
+            f"defines {', '.join(sorted(wanted))} ({', '.join(missing)} differs): use the "
+            f"metadata of app/models.py's Base."
+        )
+    return "autogenerate and `alembic check` can now compare the database with your models."
+
+
+@contextmanager
+def _pointed_elsewhere(lesson, url):
+    """A copy of the workspace whose .env names another database: where does env.py go?"""
+    with tempfile.TemporaryDirectory(prefix="course-env-") as folder:
+        copy = Path(folder) / lesson.path.name
+        shutil.copytree(lesson.path, copy, ignore=shutil.ignore_patterns("__pycache__"))
+        (copy / ".env").write_text(
+            f"APP_DATABASE_URL={url.render_as_string(hide_password=False)}\n"
+        )
+        os.chmod(copy / ".env", 0o600)
+        saved = os.environ.pop("APP_DATABASE_URL", None)
+        try:
+            yield copy
+        finally:
+            if saved is not None:
+                os.environ["APP_DATABASE_URL"] = saved
+
+
+def check_url(lesson) -> str:
+    """env.py connects where the app's settings (.env) say, online and offline."""
+    ini = lesson.path / "alembic.ini"
+    if not ini.exists():
+        raise NotAttempted("there is no alembic.ini: run %alembic init alembic first.")
+    source = _env_source(lesson)
+    hard_coded = _line_of(
+        ini.read_text(), "sqlalchemy.url = postgresql", "sqlalchemy.url=postgresql"
     )
+    if hard_coded:
+        raise NotYet(
+            f"alembic.ini, line {hard_coded} holds a real database URL: a password in a file you "
+            f"commit. Put back the placeholder (driver://user:pass@localhost/dbname) and set the "
+            f"URL in env.py."
+        )
+    with (
+        Trial(lesson, suffix="env") as trial,
+        _pointed_elsewhere(lesson, database.url_for(trial.name)) as copy,
+    ):
+        ran, calls = env_calls(lesson, "current", cwd=copy)
+        if ran.status != 0:
+            if "placeholder URL" in ran.said:
+                raise NotAttempted(
+                    "env.py still uses alembic.ini's placeholder URL (driver://...): set "
+                    "sqlalchemy.url from settings.database_url in env.py."
+                )
+            raise NotYet(f"`alembic current` fails: {ran.said}")
+        online = [c["connection"] for c in calls if c.get("connection") is not None]
+        used = online[0].engine.url.database if online else None
+        if used != trial.name:
+            where = _line_of(source, "postgresql", "alembic_course_")
+            written = f"alembic/env.py, line {where}" if where else "alembic.ini"
+            raise NotYet(
+                f"env.py connects to {used}, whatever the app's settings say: the URL is written "
+                f"into {written}. Take it from settings.database_url instead."
+            )
+        ran, calls = env_calls(lesson, "upgrade", "head", "--sql", cwd=copy)
+        offline = [c.get("url") for c in calls]
+        if not offline or offline[0] is None or make_url(str(offline[0])).database != trial.name:
+            raise NotYet(
+                "`alembic upgrade --sql` (offline mode) does not use the settings' URL: set "
+                "sqlalchemy.url near the top of env.py, right after `config = context.config`, so "
+                "both modes see it."
+            )
+    return "env.py takes the URL from the app's settings; alembic.ini holds no credentials."
+
+
+def stock_env(metadata: bool, url: bool) -> str:
+    """The generic template's env.py, with the wiring the exercises ask for."""
+    source = (TEMPLATES / "generic" / "env.py").read_text()
+    if metadata:
+        source = source.replace("target_metadata = None", METADATA_SNIPPET, 1)
+    if url:
+        source = source.replace(
+            "config = context.config\n", f"config = context.config\n\n{SETTINGS_SNIPPET}\n", 1
+        )
+    return source
+
+
+def _rewire(lesson, metadata: bool) -> list[str]:
+    """Write env.py as the template plus the wiring: this exercise's, and the other one's
+    if the learner's env.py already does it. Theirs is kept in a backup."""
+    said = _init(lesson) if not (lesson.path / "alembic" / "env.py").exists() else []
+    keep = url_from_settings if metadata else target_metadata
+    other = keep.judge().outcome == "correct"
+    env = stock_env(metadata=metadata or other, url=(not metadata) or other)
+    return said + write_file(lesson, "alembic/env.py", env)
 
 
 @exercise(
@@ -88,87 +293,25 @@ def _wire_metadata(lesson):
         "Autogenerate compares the database with a MetaData object: your models' Base.metadata.",
         "In alembic/env.py: `from app.models import Base`, then `target_metadata = Base.metadata`.",
     ],
-    solution="# alembic/env.py\nfrom app.models import Base\n\ntarget_metadata = Base.metadata",
-    apply=_wire_metadata,
+    solution="# alembic/env.py\n" + METADATA_SNIPPET,
+    apply=lambda lesson: _rewire(lesson, metadata=True),
+    after=(init,),
 )
 def target_metadata(lesson):
-    tree, _ = _env(lesson)
-    values = [
-        node.value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Assign)
-        and any(isinstance(t, ast.Name) and t.id == "target_metadata" for t in node.targets)
-    ]
-    if not values or all(isinstance(v, ast.Constant) and v.value is None for v in values):
-        raise NotAttempted("target_metadata is still None in alembic/env.py.")
-    value = values[-1]
-    text = ast.unparse(value)
-    if not text.endswith(".metadata"):
-        raise NotYet(f"target_metadata = {text} is not a MetaData; use the models' Base.metadata.")
-    root = text.split(".")[0]
-    imported = _imports(tree).get(root)
-    if imported is None:
-        raise NotYet(f"env.py uses {root} but never imports it: add `from app.models import Base`.")
-    if not imported.startswith("app.models"):
-        raise NotYet(f"{root} comes from {imported}; the models' Base is in app.models.")
-    return "autogenerate and `alembic check` can now compare the database with your models."
-
-
-def _wire_url(lesson):
-    path = lesson.path / "alembic" / "env.py"
-    source = path.read_text()
-    if "settings.database_url" not in source:
-        path.write_text(
-            source.replace(
-                "config = context.config\n",
-                "config = context.config\n\n" + SETTINGS_SNIPPET + "\n",
-                1,
-            )
-        )
+    return check_metadata(lesson)
 
 
 @exercise(
     hints=[
         "alembic.ini holds a placeholder URL; env.py runs before any connection is made.",
-        "In env.py, after `config = context.config`: "
+        "In env.py, right after `config = context.config`: "
         'config.set_main_option("sqlalchemy.url", settings.database_url) ...',
         "... and the URL holds % (it is URL-encoded), which ConfigParser reads as interpolation: "
         'pass settings.database_url.replace("%", "%%").',
     ],
     solution=SETTINGS_SNIPPET,
-    apply=_wire_url,
+    apply=lambda lesson: _rewire(lesson, metadata=False),
+    after=(init,),
 )
 def url_from_settings(lesson):
-    ini = lesson.path / "alembic.ini"
-    if not ini.exists():
-        raise NotAttempted("there is no alembic.ini: run %alembic init alembic first.")
-    tree, source = _env(lesson)
-    hard_coded = [
-        line
-        for line in ini.read_text().splitlines()
-        if line.strip().startswith("sqlalchemy.url") and "postgresql" in line
-    ]
-    if hard_coded:
-        raise NotYet(
-            "alembic.ini has a real database URL: that is the credential in a committed "
-            "file the seed warns about. Put back the placeholder and set the URL in env.py."
-        )
-    status, problem = run(lesson, "current")
-    if status == 0:
-        if "settings" not in _imports(tree):
-            raise NotYet(
-                "env.py reaches the database, but not through the app's settings: "
-                "import them with `from app.config import settings`."
-            )
-        return "env.py takes the URL from the app's settings; alembic.ini holds no credentials."
-    if "dialects:driver" in problem or "driver://" in problem:
-        raise NotAttempted(
-            "env.py still uses alembic.ini's placeholder URL (driver://...): "
-            "set sqlalchemy.url from settings.database_url in env.py."
-        )
-    if "interpolation" in problem:
-        raise NotYet(
-            "ConfigParser chokes on the % in the URL-encoded URL: pass "
-            'settings.database_url.replace("%", "%%") to set_main_option.'
-        )
-    raise NotYet(f"`alembic current` fails: {problem.removeprefix('ERROR: ')}")
+    return check_url(lesson)

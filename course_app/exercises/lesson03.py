@@ -1,15 +1,17 @@
 """Lesson 3, the first revision by hand; heads, current, history; alembic_version."""
 
-from course_app.exercises import (
-    NotAttempted,
-    NotYet,
-    Trial,
-    exercise,
-    require_column,
-    require_table,
+from course_app.exercises import NotAttempted, NotYet, exercise, names, revision_id
+from course_app.exercises.checks import (
+    check_database,
+    check_history,
+    check_revision,
     revision_file,
-    run,
 )
+from course_app.exercises.repair import bring_database_to, put_reference
+from course_app.history import History
+
+# The revisions this lesson makes, in order: 0002 is empty on purpose (heads vs current).
+HISTORY = ("0001", "0002", "0003")
 
 
 @exercise(
@@ -19,76 +21,74 @@ from course_app.exercises import (
         'downgrade(): op.drop_table("posts").',
     ],
     reference="0001",
+    apply=lambda lesson: put_reference(lesson, "0001", HISTORY),
 )
 def create_posts(lesson):
     revision_file(lesson, "0001", "create posts table")
-    with Trial(lesson) as trial:
-        trial.alembic("upgrade", "0001")
-        columns = require_table(trial.inspector(), "posts", "upgrade 0001")
-        require_column(columns, "posts", "id", "INTEGER", nullable=False)
-        require_column(columns, "posts", "title", "VARCHAR", nullable=False)
-        if trial.inspector().get_pk_constraint("posts")["constrained_columns"] != ["id"]:
-            raise NotYet("posts has no primary key on id: add primary_key=True to the id column.")
-        trial.alembic("downgrade", "base")
-        if "posts" in trial.inspector().get_table_names():
-            raise NotYet(
-                "your downgrade() does not drop the table: after downgrade base, posts is "
-                'still there. Add op.drop_table("posts").'
-            )
+    check_revision(lesson, "0001", HISTORY)
     return "upgrade 0001 creates posts(id, title) and downgrade drops it again."
-
-
-def _heads(lesson) -> list[str]:
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    config = Config(str(lesson.path / "alembic.ini"))
-    return list(ScriptDirectory.from_config(config).get_heads())
 
 
 @exercise(
     hints=[
         "`%alembic heads` and `%alembic current` answer different questions.",
-        "heads: the newest revision file. current: what alembic_version in the database holds.",
+        "heads: the last revision of the history, applied or not. current: what "
+        "alembic_version in the database holds.",
     ],
-    solution='db_revision = "0001"   # `%alembic current`; heads says 0002, the newest file',
+    solution='db_revision = "0001"   # `%alembic current`; heads says 0002, the end of the history',
+    answer=lambda lesson: lesson.version(),
+    read=(revision_id,),
 )
 def db_revision(lesson, answer):
     actual = lesson.version()
-    given = str(answer).strip()
-    if given == str(actual):
+    if answer == actual:
         return (
             f"the database is at {actual}: that is what alembic_version holds and what "
-            f"`current` prints. `heads` only tells the newest revision file."
+            f"`current` prints. `heads` tells where the history ends, applied or not."
         )
-    if given in _heads(lesson):
+    if answer in History(lesson.path).heads:
         raise NotYet(
-            f"{given} is what `alembic heads` shows: the newest revision file, not applied "
-            f"yet. The database is at what `alembic current` shows."
+            f"{answer} is what `alembic heads` shows: the end of the history of revision files "
+            f"(the one no other revision comes after), not applied yet. The database is at what "
+            f"`alembic current` shows."
         )
-    raise NotYet(f"the database is not at {given!r}: run %alembic current and read its answer.")
+    raise NotYet(
+        f"the database is not at {answer!r}: run %alembic current and read its answer "
+        f"(alembic_version holds it too)."
+    )
+
+
+def _head(lesson) -> str:
+    history = History(lesson.path)
+    heads = history.heads
+    if len(heads) != 1:
+        raise NotYet(history.problems()[-1].message if history.problems() else "no revision yet.")
+    return heads[0]
 
 
 @exercise(
     hints=[
-        "Applying every revision up to the newest one has a short name.",
+        "Applying every revision up to the last one has a short name.",
         "%alembic upgrade head",
     ],
     solution="%alembic upgrade head",
-    apply=lambda lesson: run(lesson, "upgrade", "head"),
+    apply=lambda lesson: bring_database_to(lesson, _head(lesson), HISTORY),
+    after=(create_posts,),
 )
 def upgrade_head(lesson):
-    heads = _heads(lesson)
+    check_history(lesson, HISTORY)
+    head = _head(lesson)
     actual = lesson.version()
-    if actual in heads:
-        return f"alembic_version holds {actual}: the database is at head."
     if actual is None:
         raise NotAttempted(
             "the database is at base: no revision is applied. Run %alembic upgrade head."
         )
-    raise NotAttempted(
-        f"the database is still at {actual}; head is {', '.join(heads)}. Run %alembic upgrade head."
-    )
+    if actual != head:
+        raise NotAttempted(
+            f"the database is at {actual}; head is {head}. Run %alembic upgrade head."
+        )
+    check_database(lesson, HISTORY)
+    return f"alembic_version holds {actual}, and the tables are those of {actual}: the database is at head."
 
 
 @exercise(
@@ -97,18 +97,22 @@ def upgrade_head(lesson):
         "--autogenerate writes a file in alembic/versions; it does not run it.",
     ],
     solution='columns_now = ["id", "title"]   # the autogenerated script has not been applied',
+    answer=lambda lesson: [c["name"] for c in lesson.columns("posts")],
+    read=(names,),
 )
 def columns_now(lesson, answer):
     actual = [c["name"] for c in lesson.columns("posts")]
-    given = list(answer)
-    if given == actual:
+    if sorted(answer) == sorted(actual):
         return (
             "autogenerate wrote a script and stopped: the database changes only when you "
             "run `alembic upgrade`."
         )
-    if "content" in given and "content" not in actual:
+    if "content" in answer and "content" not in actual:
         raise NotYet(
             "autogenerate only wrote a script in alembic/versions; it did not touch the "
             "database. posts gets content when you run %alembic upgrade head."
         )
-    raise NotYet(f"posts has the columns {actual} in the database; your list is {given}.")
+    raise NotYet(
+        f"posts' columns in the database are not {answer}: look with "
+        f'[c["name"] for c in lesson.columns("posts")].'
+    )

@@ -1,36 +1,37 @@
-"""Lesson 4, growing the schema: columns, server defaults, users, a foreign key."""
+"""Lesson 4, growing the schema: columns, server defaults, users, a foreign key.
 
-from course_app.exercises import (
-    NotAttempted,
-    NotYet,
-    Trial,
-    describe,
-    differences,
-    exercise,
-    require_column,
-    require_table,
+Each revision is run on a scratch copy of the lesson's start that holds rows, as a
+production database would, and must build exactly what the reference history
+builds at that revision (types, NOT NULL, server defaults, keys and names), keep
+the rows, and come back down cleanly.
+"""
+
+from course_app import database, lessons
+from course_app.exercises import NotAttempted, NotYet, exercise
+from course_app.exercises.checks import (
+    check_database,
+    check_history,
+    check_revision,
+    explain_differences,
+    lesson_schema,
     revision_file,
-    run,
+    stage_models_schema,
+    start_template,
 )
+from course_app.exercises.repair import bring_database_to, put_reference, save_database
 
+HISTORY = ("0001", "0002", "0003", "0004")
 # The scratch database starts where the lesson does, with rows, as production would.
 ROWS = ["INSERT INTO posts (title) VALUES ('First post'), ('Second post')"]
 
 
-def _trial_upgrade(lesson, revision: str) -> Trial:
-    trial = Trial(lesson, ROWS)
-    try:
-        trial.alembic("upgrade", revision)
-    except NotYet as exc:
-        trial.close()
-        if "contains null values" in str(exc):
-            raise NotYet(
-                "the upgrade fails on a table with rows: a new NOT NULL column has no value "
-                "for them. Give it a server_default, or add it nullable, fill it with an "
-                "UPDATE, then op.alter_column(..., nullable=False)."
-            ) from None
-        raise
-    return trial
+def _content_filled(trial) -> None:
+    empty = trial.execute("SELECT count(*) FROM posts WHERE content IS DISTINCT FROM ''")[0][0]
+    if empty:
+        raise NotYet(
+            "after upgrade 0002 the posts that were already there should have content '' "
+            "(the exercise asks for ''): fill them with op.execute(\"UPDATE posts SET content = ''\")."
+        )
 
 
 @exercise(
@@ -42,32 +43,11 @@ def _trial_upgrade(lesson, revision: str) -> Trial:
         'content = \'\' ..."), then op.alter_column("posts", "content", nullable=False).',
     ],
     reference="0002",
+    apply=lambda lesson: put_reference(lesson, "0002", HISTORY),
 )
 def add_post_columns(lesson):
     revision_file(lesson, "0002", "add post columns")
-    with _trial_upgrade(lesson, "0002") as trial:
-        columns = require_table(trial.inspector(), "posts", "upgrade 0002")
-        require_column(columns, "posts", "content", "VARCHAR", nullable=False)
-        require_column(columns, "posts", "published", "BOOLEAN", nullable=False, default="true")
-        require_column(columns, "posts", "created_at", "TIMESTAMP", nullable=False, default="now()")
-        with trial.engine.connect() as conn:
-            rows = conn.exec_driver_sql("SELECT count(*) FROM posts").scalar_one()
-        if rows != 2:
-            raise NotYet(
-                f"the two posts that were there before the upgrade became {rows}: an "
-                f"upgrade must keep existing rows."
-            )
-        trial.alembic("downgrade", "0001")
-        left = (
-            set(columns)
-            & {"content", "published", "created_at"}
-            & {c["name"] for c in trial.inspector().get_columns("posts")}
-        )
-        if left:
-            raise NotYet(
-                f"after downgrade 0001, posts still has {', '.join(sorted(left))}: "
-                f"drop every column upgrade() added, with op.drop_column."
-            )
+    check_revision(lesson, "0002", HISTORY, rows=ROWS, after_upgrade=_content_filled)
     return (
         "three columns added, the existing rows kept and filled, and a downgrade that removes them."
     )
@@ -80,24 +60,12 @@ def add_post_columns(lesson):
         'created_at with server_default=sa.text("now()").',
     ],
     reference="0003",
+    apply=lambda lesson: put_reference(lesson, "0003", HISTORY),
+    after=(add_post_columns,),
 )
 def create_users(lesson):
     revision_file(lesson, "0003", "create users table")
-    with _trial_upgrade(lesson, "0003") as trial:
-        columns = require_table(trial.inspector(), "users", "upgrade 0003")
-        require_column(columns, "users", "id", "INTEGER", nullable=False)
-        require_column(columns, "users", "email", "VARCHAR", nullable=False)
-        require_column(columns, "users", "password", "VARCHAR", nullable=False)
-        require_column(columns, "users", "created_at", "TIMESTAMP", nullable=False, default="now()")
-        unique = [u["column_names"] for u in trial.inspector().get_unique_constraints("users")]
-        if ["email"] not in unique:
-            raise NotYet(
-                'two users could share an email: add sa.UniqueConstraint("email") '
-                "(or unique=True on the column)."
-            )
-        trial.alembic("downgrade", "0002")
-        if "users" in trial.inspector().get_table_names():
-            raise NotYet('your downgrade() does not drop users: add op.drop_table("users").')
+    check_revision(lesson, "0003", HISTORY, rows=ROWS)
     return "users(id, email unique, password, created_at) comes and goes with its revision."
 
 
@@ -109,37 +77,44 @@ def create_users(lesson):
         "then the column.",
     ],
     reference="0004",
+    apply=lambda lesson: put_reference(lesson, "0004", HISTORY),
+    after=(create_users,),
 )
 def owner_foreign_key(lesson):
     revision_file(lesson, "0004", "add posts owner fk")
-    with _trial_upgrade(lesson, "0004") as trial:
-        columns = require_table(trial.inspector(), "posts", "upgrade 0004")
-        require_column(columns, "posts", "owner_id", "INTEGER", nullable=True)
-        keys = trial.inspector().get_foreign_keys("posts")
-        if not keys:
-            raise NotYet(
-                "posts.owner_id has no foreign key: add op.create_foreign_key(...) to users.id."
-            )
-        key = keys[0]
-        if (key["referred_table"], key["referred_columns"]) != ("users", ["id"]):
-            raise NotYet(
-                f"the foreign key points at {key['referred_table']}.{key['referred_columns']}; "
-                f"it should point at users.id."
-            )
-        if (key.get("options") or {}).get("ondelete", "").upper() != "CASCADE":
-            raise NotYet('deleting a user would fail while they own posts: add ondelete="CASCADE".')
-        if key["name"] != "fk_posts_owner_id_users":
-            raise NotYet(
-                f"the constraint is named {key['name']}; name it fk_posts_owner_id_users, as "
-                f"the naming convention does, so the downgrade can drop it by name."
-            )
-        trial.alembic("downgrade", "0003")
-        if "owner_id" in {c["name"] for c in trial.inspector().get_columns("posts")}:
-            raise NotYet(
-                "after downgrade 0003 posts still has owner_id: drop the constraint, "
-                "then the column."
-            )
+    check_revision(lesson, "0004", HISTORY, rows=ROWS)
     return "owner_id references users.id, ON DELETE CASCADE, under a name we chose."
+
+
+def _posts_oid(name: str) -> int | None:
+    engine = database.engine(name)
+    try:
+        with engine.connect() as conn:
+            return conn.exec_driver_sql("SELECT to_regclass('posts')::oid").scalar()
+    finally:
+        engine.dispose()
+
+
+def _same_posts_table(lesson) -> bool:
+    """Is posts still the table the lesson started with? A copy of a template keeps its
+    tables' identities (oids); a table dropped and made again (downgrade past 0001 and
+    back) gets a new one, and its rows are gone."""
+    return _posts_oid(lesson.database) == _posts_oid(start_template(lesson))
+
+
+def _to_head_with_rows(lesson) -> list[str]:
+    said = []
+    if not _same_posts_table(lesson):
+        kept = save_database(lesson)
+        database.recreate(lesson.database, template=start_template(lesson))
+        for statement in ROWS:
+            lesson.query(statement)
+        said.append(
+            f"posts had been dropped and made again, so its first rows were gone: the database "
+            f"starts again from the lesson's start, with its two posts (the old one is kept as "
+            f"database {kept})."
+        )
+    return said + bring_database_to(lesson, "0004", HISTORY)
 
 
 @exercise(
@@ -148,19 +123,30 @@ def owner_foreign_key(lesson):
         "Then `%alembic check` should say: No new upgrade operations detected.",
     ],
     solution="%alembic upgrade head",
-    apply=lambda lesson: run(lesson, "upgrade", "head"),
+    apply=_to_head_with_rows,
+    after=(owner_foreign_key,),
 )
 def at_head(lesson):
+    check_history(lesson, HISTORY)
     at = lesson.version()
     if at != "0004":
         raise NotAttempted(
             f"the lesson's database is at {at or 'base'}: run %alembic upgrade head "
             f"once your three revisions check out."
         )
-    diff = differences(lesson)
-    if diff:
+    check_database(lesson, HISTORY)
+    models = stage_models_schema(lessons.STAGES[lesson.number].models)
+    if lesson_schema(lesson) != models:
         raise NotYet(
-            f"the database is at 0004 but differs from app/models.py: {describe(diff[0])}."
+            "the database is at 0004 but differs from app/models.py, so `alembic check` would "
+            "fail: "
+            + explain_differences(models, lesson_schema(lesson), "the models", "in the database")
+        )
+    if not _same_posts_table(lesson):
+        raise NotYet(
+            "the posts table was dropped and made again on the way (a downgrade past 0001?), so the rows "
+            "it held are gone: migrations keep rows only going forward. Run the lesson's first "
+            "cell to start over, or apply() to put the start's posts back."
         )
     rows = lesson.query("SELECT count(*) FROM posts")[0][0]
-    return f"the database matches the models, and the {rows} posts from the start are still there."
+    return f"the database is at head, its tables match the revisions, and the {rows} posts from the start are still there."

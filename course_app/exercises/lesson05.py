@@ -1,20 +1,34 @@
-"""Lesson 5, going back: downgrade by id, by -N and to base; what it does to data."""
+"""Lesson 5, going back: downgrade by id, by -N and to base; what it does to data.
 
-from course_app.exercises import NotAttempted, NotYet, exercise, run
+Where the database is, is judged by its tables as well as by ``alembic_version``:
+``alembic stamp 0003`` writes the row and runs nothing, and is not a downgrade.
+"""
+
+from course_app.exercises import NotAttempted, NotYet, count, exercise, names
+from course_app.exercises.checks import check_database, check_history
+from course_app.exercises.repair import bring_database_to
+
+HISTORY = ("0001", "0002", "0003", "0004")
 
 
-def _at(lesson, wanted: str, command: str, order=("0001", "0002", "0003", "0004")):
+def _at(lesson, wanted: str | None, command: str) -> None:
+    """The database is at ``wanted``, tables and alembic_version alike."""
+    check_history(lesson, HISTORY)
     at = lesson.version()
-    if at == wanted:
-        return
-    if at == "0004":
-        raise NotAttempted(f"the database is still at 0004: run %alembic {command}.")
-    if at is None or (at in order and order.index(at) < order.index(wanted)):
+    if at != wanted:
+        order = [None, *HISTORY]
+        if at == "0004":
+            raise NotAttempted(f"the database is still at 0004: run %alembic {command}.")
+        if at in order and order.index(at) < order.index(wanted):
+            raise NotYet(
+                f"the database is at {at or 'base'}: you went past {wanted or 'base'}. "
+                f"Go forward again with %alembic upgrade {wanted}."
+            )
         raise NotYet(
-            f"the database is at {at or 'base'}: you went past {wanted}. "
-            f"Go forward again with %alembic upgrade {wanted}."
+            f"the database is at {at or 'base'}, not {wanted or 'base'}: run %alembic current, "
+            f"then {command}."
         )
-    raise NotYet(f"the database is at {at}, not {wanted}: run %alembic current, then {command}.")
+    check_database(lesson, HISTORY)
 
 
 @exercise(
@@ -23,7 +37,7 @@ def _at(lesson, wanted: str, command: str, order=("0001", "0002", "0003", "0004"
         "The users table arrives in 0003: %alembic downgrade 0003",
     ],
     solution="%alembic downgrade 0003",
-    apply=lambda lesson: run(lesson, "downgrade", "0003"),
+    apply=lambda lesson: bring_database_to(lesson, "0003", HISTORY),
 )
 def back_to_users(lesson):
     _at(lesson, "0003", "downgrade 0003")
@@ -36,11 +50,20 @@ def back_to_users(lesson):
         "From 0003, two steps down: %alembic downgrade -2",
     ],
     solution="%alembic downgrade -2",
-    apply=lambda lesson: run(lesson, "downgrade", "-2"),
+    apply=lambda lesson: bring_database_to(lesson, "0001", HISTORY),
 )
 def two_steps_down(lesson):
     _at(lesson, "0001", "downgrade -2")
     return "two downgrade() functions ran, 0003's then 0002's: users and the post columns are gone."
+
+
+def _at_base(lesson) -> list[str]:
+    if lesson.version() is not None:
+        raise NotAttempted(
+            f"the database is at {lesson.version()}: run %alembic downgrade base first."
+        )
+    check_database(lesson, HISTORY)
+    return lesson.tables()
 
 
 @exercise(
@@ -49,19 +72,31 @@ def two_steps_down(lesson):
         "Every downgrade() ran, down to 0001's, which drops posts. What table does Alembic keep?",
     ],
     solution='tables_after_base = ["alembic_version"]   # empty: no revision applied',
+    apply=lambda lesson: bring_database_to(lesson, None, HISTORY),
+    answer=_at_base,
+    read=(names,),
 )
 def tables_after_base(lesson, answer):
-    if lesson.version() is not None:
-        raise NotAttempted(
-            f"the database is at {lesson.version()}: run %alembic downgrade base first."
-        )
-    actual = lesson.tables()
-    given = sorted(answer)
-    if given == actual:
+    actual = _at_base(lesson)
+    if sorted(answer) == sorted(actual):
         return "only alembic_version is left, and it holds no row: the database is at base."
-    if "posts" in given:
+    if "posts" in answer:
         raise NotYet("downgrade base ran 0001's downgrade() too, and it drops posts.")
-    raise NotYet(f"the tables now are {actual}; your list is {given}.")
+    if not answer:
+        raise NotYet("one table is left: Alembic keeps its own bookkeeping table, even at base.")
+    raise NotYet(
+        f"the database does not hold {', '.join(sorted(answer))}: look with lesson.tables()."
+    )
+
+
+def _posts_now(lesson) -> int:
+    if lesson.version() != "0004":
+        raise NotAttempted(
+            f"the database is at {lesson.version() or 'base'}: run %alembic upgrade +1, "
+            f"then %alembic upgrade head."
+        )
+    check_database(lesson, HISTORY)
+    return lesson.query("SELECT count(*) FROM posts")[0][0]
 
 
 @exercise(
@@ -70,22 +105,22 @@ def tables_after_base(lesson, answer):
         "Count: lesson.query('SELECT count(*) FROM posts'). Did the upgrade bring the rows back?",
     ],
     solution="%alembic upgrade +1\n%alembic upgrade head\nrows_after_round_trip = 0",
+    apply=lambda lesson: bring_database_to(lesson, "0004", HISTORY),
+    answer=_posts_now,
+    read=(count,),
 )
 def rows_after_round_trip(lesson, answer):
-    if lesson.version() != "0004":
-        raise NotAttempted(
-            f"the database is at {lesson.version() or 'base'}: run %alembic upgrade +1, "
-            f"then %alembic upgrade head."
-        )
-    actual = lesson.query("SELECT count(*) FROM posts")[0][0]
+    actual = _posts_now(lesson)
     if answer == actual:
         return (
             "the tables are back, the rows are not: a downgrade that drops a table drops its "
             "data. Back up before you downgrade a database that matters."
         )
-    if answer == 2:
+    if actual == 0 and answer > 0:
         raise NotYet(
-            "the two posts were in the table 0001's downgrade() dropped; upgrading created a "
-            "new, empty posts table. Count again."
+            f"the {answer} post{'s' * (answer != 1)} lived in the table 0001's downgrade() dropped; "
+            f"upgrading created a new, empty posts table. Count again."
         )
-    raise NotYet(f"posts holds {actual} rows, not {answer}.")
+    raise NotYet(
+        f"posts does not hold {answer} rows now: count them with lesson.query('SELECT count(*) FROM posts')."
+    )

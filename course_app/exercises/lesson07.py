@@ -1,18 +1,37 @@
-"""Lesson 7, capstone: the whole chain, alone; checked against the models."""
+"""Lesson 7, capstone: the whole chain, alone; checked against the models.
 
-from course_app.exercises import (
-    NotAttempted,
-    NotYet,
+The target is the blog's final models as the course gave them (not the learner's
+copy of app/models.py, which a learner could bend to fit a wrong history), types,
+NOT NULL, server defaults, keys and constraint names included. Revision ids are
+free; the history must still be one clean line with no empty or stray revision,
+and no revision may build its tables from the models.
+"""
+
+from course_app.exercises import NotAttempted, NotYet, exercise
+from course_app.exercises.checks import (
     Trial,
-    describe,
-    differences,
-    exercise,
-    run,
+    check_database,
+    check_history,
+    explain_differences,
+    independent_of_models,
+    lesson_schema,
+    reference_file,
+    stage_models_schema,
 )
+from course_app.exercises.lesson02 import check_metadata, check_url, stock_env
+from course_app.exercises.repair import bring_database_to, save_files, write_file
+from course_app.history import History
+
+REFERENCE = ("0001", "0002", "0003", "0004", "0005")
 
 
-def _revisions(lesson) -> list:
-    return sorted((lesson.path / "alembic" / "versions").glob("*.py"))
+def _wire(lesson) -> list[str]:
+    from course_app.exercises.lesson02 import _init
+
+    said = [] if (lesson.path / "alembic" / "env.py").exists() else _init(lesson)
+    if wired.judge().outcome == "correct":
+        return said or ["Alembic is wired already."]
+    return said + write_file(lesson, "alembic/env.py", stock_env(metadata=True, url=True))
 
 
 @exercise(
@@ -24,26 +43,49 @@ def _revisions(lesson) -> list:
     "from app.config import settings\nfrom app.models import Base\n"
     'config.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))\n'
     "target_metadata = Base.metadata",
+    apply=_wire,
 )
 def wired(lesson):
     if not (lesson.path / "alembic.ini").exists():
         raise NotAttempted("there is no alembic.ini yet: start with %alembic init alembic.")
-    env_py = lesson.path / "alembic" / "env.py"
-    if not env_py.exists():
+    if not (lesson.path / "alembic" / "env.py").exists():
         raise NotYet(
             "there is no alembic/env.py: the folder must be called alembic. Delete alembic.ini "
             "and the folder init made, then run %alembic init alembic."
         )
-    env = env_py.read_text()
-    if "target_metadata = None" in env:
-        raise NotYet("alembic/env.py still says target_metadata = None: point it at Base.metadata.")
-    status, problem = run(lesson, "current")
-    if status != 0:
-        raise NotYet(
-            f"`alembic current` fails: {problem.removeprefix('ERROR: ')} "
-            f"Is the URL set from settings in env.py?"
-        )
-    return "Alembic reaches the lesson's database through the app's settings."
+    check_metadata(lesson)
+    check_url(lesson)
+    return "Alembic sees your models and reaches the lesson's database through the app's settings."
+
+
+def _revisions(lesson) -> list:
+    return History(lesson.path).scripts
+
+
+def _builds_models(lesson, trial: Trial, after: str) -> None:
+    got = trial.schema()
+    want = stage_models_schema("final")
+    if got != want:
+        raise NotYet(explain_differences(want, got, "the models", f"after {after}"))
+
+
+def _reference_history(lesson) -> list[str]:
+    """The course's own history in place of the learner's (theirs is kept aside)."""
+    history = History(lesson.path)
+    mine = [s.path for s in history.scripts if s.path.read_bytes() != _reference_bytes(s.path.name)]
+    said = [save_files(lesson, mine)] if mine else []
+    lesson.versions.mkdir(parents=True, exist_ok=True)
+    for revision in REFERENCE:
+        path = reference_file(revision)
+        (lesson.versions / path.name).write_bytes(path.read_bytes())
+    return ["Wrote the reference history, 0001 to 0005, to alembic/versions/.", *said]
+
+
+def _reference_bytes(name: str) -> bytes | None:
+    try:
+        return reference_file(name.split("_")[0]).read_bytes()
+    except StopIteration:
+        return None
 
 
 @exercise(
@@ -52,18 +94,19 @@ def wired(lesson):
         "Review it, then check: it must build every table of app/models.py from an empty database.",
     ],
     solution='%alembic revision --autogenerate -m "create blog schema" --rev-id 0001',
+    apply=_reference_history,
+    after=(wired,),
 )
 def history_builds_models(lesson):
     if not _revisions(lesson):
         raise NotAttempted("alembic/versions has no revision yet.")
+    history = check_history(lesson, None)
     with Trial(lesson) as trial:
         trial.alembic("upgrade", "head")
-        diff = differences(lesson, trial.engine)
-        if diff:
-            raise NotYet(
-                f"after upgrade head on an empty database, it differs from app/models.py: "
-                f"{describe(diff[0])}" + (f" (and {len(diff) - 1} more)." if len(diff) > 1 else ".")
-            )
+        _builds_models(lesson, trial, "upgrade head on an empty database")
+        built = trial.schema()
+    for head in history.heads:
+        independent_of_models(lesson, head, history.by_id[head].path, (), built)
     return "from an empty database, your history builds exactly the models."
 
 
@@ -74,42 +117,62 @@ def history_builds_models(lesson):
         "Every create_table needs a drop_table in downgrade(), in reverse order.",
     ],
     solution="# Each revision's downgrade() undoes its upgrade(), in reverse order.",
+    apply=_reference_history,
+    after=(history_builds_models,),
 )
 def round_trip(lesson):
     if not _revisions(lesson):
         raise NotAttempted("alembic/versions has no revision yet.")
+    check_history(lesson, None)
     with Trial(lesson) as trial:
         trial.alembic("upgrade", "head")
-        if differences(lesson, trial.engine):
+        if trial.schema() != stage_models_schema("final"):
             raise NotYet(
                 "your history does not build the models yet, so there is nothing to round-trip: "
                 "fix that first (the exercise before this one)."
             )
-        trial.alembic("downgrade", "base")
-        left = [t for t in trial.inspector().get_table_names() if t != "alembic_version"]
+        chain = History(lesson.path).chain()
+        for revision in reversed(chain):
+            below = chain[chain.index(revision) - 1] if chain.index(revision) else "base"
+            trial.alembic("downgrade", below)
+        left = sorted(trial.schema().tables)
         if left:
             raise NotYet(
-                f"after downgrade base, {', '.join(sorted(left))} is still there: "
-                f"a downgrade() does not drop what its upgrade() created."
+                f"after downgrade base, {', '.join(left)} {'is' if len(left) == 1 else 'are'} still "
+                f"there: a downgrade() does not drop what its upgrade() created."
             )
         trial.alembic("upgrade", "head")
-        if differences(lesson, trial.engine):
-            raise NotYet("upgrade head after downgrade base does not rebuild the models.")
-    return "Up, down to base, and up again: your history is reversible."
+        _builds_models(lesson, trial, "downgrade base and upgrade head")
+    return "up, down to base, and up again: your history is reversible."
+
+
+def _head(lesson) -> str | None:
+    chain = History(lesson.path).chain()
+    return chain[-1] if chain else None
 
 
 @exercise(
     hints=["Apply your history to the lesson's own database.", "%alembic upgrade head"],
     solution="%alembic upgrade head",
-    apply=lambda lesson: run(lesson, "upgrade", "head"),
+    apply=lambda lesson: bring_database_to(lesson, _head(lesson), None),
+    after=(round_trip,),
 )
 def lesson_database_at_head(lesson):
-    if lesson.version() is None:
+    check_history(lesson, None)
+    head = _head(lesson)
+    at = lesson.version()
+    if at is None:
         raise NotAttempted("the lesson's database is at base: run %alembic upgrade head.")
-    diff = differences(lesson)
-    if diff:
+    if at != head:
         raise NotYet(
-            f"the lesson's database differs from the models: {describe(diff[0])}. "
-            f"Is it at head? Run %alembic upgrade head."
+            f"the lesson's database is at {at}; the head is {head}. Run %alembic upgrade head."
+        )
+    check_database(lesson, None)
+    actual = lesson_schema(lesson)
+    want = stage_models_schema("final")
+    if actual != want:
+        raise NotYet(
+            "the lesson's database is at head but differs from the models: "
+            + explain_differences(want, actual, "the models", "in the database")
         )
     return "the database is at head and matches the models: `alembic check` agrees."

@@ -1,0 +1,493 @@
+"""What checks look at: the real outcome of the learner's work, never a line of it.
+
+* ``run``: an alembic command in the workspace, quietly, against any database.
+* ``Trial``: a scratch copy of the lesson's start database (with rows) to run the
+  learner's revisions on, leaving the lesson's own database alone.
+* ``check_history``: the revision graph as a whole: one head, no stray or broken
+  file, each ``down_revision`` where the lesson expects it.
+* ``check_revision``: a revision exercise. It runs the history up to the revision
+  and back on a copy with rows, compares each schema with what it should be
+  (``schema.differences``), checks the rows survive, and runs it once more with
+  decoy models to prove the revision does not build its tables from the models.
+* ``check_database``: a state exercise. ``alembic_version`` alone proves nothing
+  (``alembic stamp`` writes it and runs nothing): the tables must be what the
+  history builds at that revision.
+* ``env_calls``: what ``env.py`` really hands to ``context.configure()``.
+"""
+
+import ast
+import contextlib
+import hashlib
+import io
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import MetaData, text
+
+from course_app import database, lessons, magics, schema
+from course_app.exercises import NotAttempted, NotYet
+from course_app.history import History
+
+# -- the reference history, as answers ---------------------------------------------
+
+
+def reference_file(revision: str) -> Path:
+    return next(lessons.REFERENCE_DIR.glob(f"versions/{revision}_*.py"))
+
+
+def reference_functions(revision: str) -> str:
+    """The ``upgrade()`` and ``downgrade()`` of a reference revision, as written."""
+    source = reference_file(revision).read_text()
+    tree = ast.parse(source)
+    parts = [
+        ast.get_source_segment(source, node)
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and node.name in ("upgrade", "downgrade")
+    ]
+    return f"# alembic/versions/{reference_file(revision).name}\n" + "\n\n\n".join(parts)
+
+
+# -- running alembic quietly ------------------------------------------------------------
+
+
+@dataclass
+class Ran:
+    status: int
+    output: str
+
+    @property
+    def said(self) -> str:
+        """The course's reading of a failure, else Alembic's own line."""
+        lines = self.output.splitlines()
+        helps = [line.removeprefix("help: ") for line in lines if line.startswith("help: ")]
+        failures = [
+            line.split(": ", 1)[1] for line in lines if line.startswith(("ERROR: ", "FAILED: "))
+        ]
+        return (helps or failures or ["no message"])[-1]
+
+
+def run(lesson, *argv: str, url=None, cwd: Path | None = None) -> Ran:
+    """Run an alembic command in the workspace (or ``cwd``), output captured;
+    against another database when ``url`` is given."""
+    saved = os.environ.get("APP_DATABASE_URL")
+    if url is not None:  # the workspace's settings read APP_DATABASE_URL before .env
+        os.environ["APP_DATABASE_URL"] = url.render_as_string(hide_password=False)
+    out = io.StringIO()
+    version = (lambda: _version_at(url)) if url is not None else lesson.version
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            status = magics.run(list(argv), cwd or lesson.path, version=version)
+    finally:
+        if url is not None:
+            if saved is None:
+                os.environ.pop("APP_DATABASE_URL", None)
+            else:
+                os.environ["APP_DATABASE_URL"] = saved
+    return Ran(status, database.redact(out.getvalue()))
+
+
+def _version_at(url) -> str | None:
+    engine = database.engine(url.database)
+    try:
+        with engine.connect() as conn:
+            if conn.execute(text("SELECT to_regclass('alembic_version')")).scalar() is None:
+                return None
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    finally:
+        engine.dispose()
+
+
+# -- scratch databases -------------------------------------------------------------------
+
+
+class Trial:
+    """A scratch copy of the lesson's start database, to run the learner's revisions on."""
+
+    def __init__(self, lesson, rows=(), workspace: Path | None = None, suffix: str = "check"):
+        self.lesson = lesson
+        self.workspace = workspace
+        self.name = f"{lesson.database}_{suffix}"
+        database.recreate(self.name, template=start_template(lesson))
+        self.engine = database.engine(self.name)
+        for statement in rows:
+            self.execute(statement)
+        self.start_rows = self.counts()
+
+    def alembic(self, *argv: str) -> None:
+        ran = run(self.lesson, *argv, url=database.url_for(self.name), cwd=self.workspace)
+        if ran.status != 0:
+            raise NotYet(f"`alembic {' '.join(argv)}` fails on a copy of the database: {ran.said}")
+
+    def execute(self, statement: str, **params):
+        with self.engine.begin() as conn:
+            result = conn.execute(text(statement), params)
+            return result.fetchall() if result.returns_rows else []
+
+    def schema(self) -> schema.Schema:
+        with self.engine.connect() as conn:
+            return schema.snapshot(conn)
+
+    def counts(self) -> dict[str, int]:
+        tables = self.schema().tables
+        return {t: self.execute(f'SELECT count(*) FROM "{t}"')[0][0] for t in tables}
+
+    def close(self) -> None:
+        self.engine.dispose()
+        database.drop(self.name)
+
+    def __enter__(self) -> "Trial":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def start_template(lesson) -> str:
+    return lessons.ensure_template(lessons.STAGES[lesson.number].revision)
+
+
+_schemas: dict[str, schema.Schema] = {}
+
+
+def reference_schema(revision: str | None) -> schema.Schema:
+    """What the reference history builds at ``revision`` (None: base, no tables)."""
+    name = lessons.ensure_template(revision)
+    if name not in _schemas:
+        engine = database.engine(name)
+        try:
+            with engine.connect() as conn:
+                _schemas[name] = schema.snapshot(conn)
+        finally:
+            engine.dispose()
+    return _schemas[name]
+
+
+def models_schema(metadata: MetaData, key: str | None = None) -> schema.Schema:
+    """What ``create_all()`` of these models builds in PostgreSQL (cached under ``key``)."""
+    if key and key in _schemas:
+        return _schemas[key]
+    name = f"{database.PREFIX}models_check"
+    database.recreate(name, template=lessons.ensure_template(None))
+    engine = database.engine(name)
+    try:
+        metadata.create_all(engine)
+        with engine.connect() as conn:
+            built = schema.snapshot(conn)
+    finally:
+        engine.dispose()
+        database.drop(name)
+    if key:
+        _schemas[key] = built
+    return built
+
+
+def stage_models_schema(kind: str) -> schema.Schema:
+    """What the course's models of a stage ("posts", "before_votes", "final") build."""
+    namespace: dict = {}
+    exec(compile(lessons.models_source(kind), f"{kind}_models.py", "exec"), namespace)
+    return models_schema(namespace["Base"].metadata, key=f"models:{kind}")
+
+
+def explain_differences(want, got, wanted_by: str, found_in: str, limit: int = 2) -> str:
+    said = schema.differences(want, got, wanted_by, found_in)
+    extra = len(said) - limit
+    more = f" (and {extra} more difference{'s' * (extra > 1)})" if extra > 0 else ""
+    return " ".join(said[:limit]) + more
+
+
+# -- the revision graph ------------------------------------------------------------------
+
+
+def revision_file(lesson, revision: str, what: str, autogenerate: bool = False) -> Path:
+    """The learner's revision file with this id; NotAttempted if there is none."""
+    history = History(lesson.path)
+    script = history.by_id.get(revision)
+    if script is not None:
+        return script.path
+    for other in history.scripts:
+        if other.syntax_error and other.path.name.startswith(f"{revision}_"):
+            raise NotYet(other.syntax_error + ".")
+    how = "--autogenerate " if autogenerate else ""
+    slug = "_".join(re.findall(r"\w+", what.lower()))
+    for other in history.scripts:
+        if other.id and other.path.stem.endswith(slug):
+            raise NotYet(
+                f"{other.name} has the revision id {other.id}, not {revision}: it was made without "
+                f'--rev-id. Delete it, then run %alembic revision {how}-m "{what}" --rev-id {revision}.'
+            )
+    then = ", then review it." if autogenerate else ", then fill in upgrade() and downgrade()."
+    raise NotAttempted(
+        f"there is no revision {revision} in alembic/versions yet. Create it with "
+        f'%alembic revision {how}-m "{what}" --rev-id {revision}{then}'
+    )
+
+
+def check_history(lesson, expected: tuple[str, ...] | None, upto: str | None = None) -> History:
+    """The history as a whole. ``expected``: the lesson's revision ids in order (None: any
+    ids, as in the capstone, where an empty revision is a stray too)."""
+    history = History(lesson.path)
+    if expected and upto:
+        for before in expected[: expected.index(upto)]:
+            if before not in history.by_id:
+                raise NotYet(
+                    f"there is no revision {before} in alembic/versions/: {upto} comes after "
+                    f"it. Write {before} first (its exercise comes before this one)."
+                )
+    problems = [p for p in history.problems() if p.kind != "heads"]
+    if problems:
+        raise NotYet(problems[0].message)
+    for script in history.by_id.values():
+        stray = (expected and script.id not in expected) or (
+            not expected and "upgrade" in script.empty
+        )
+        if stray:
+            why = (
+                f"revision {script.id} is not one of this lesson's ({', '.join(expected)})"
+                if expected
+                else "its upgrade() does nothing"
+            )
+            raise NotYet(
+                f"{script.name} is a stray: {why}, perhaps left from a `revision` run without "
+                f"--rev-id. Delete it (apply() moves it aside), and check that each "
+                f"down_revision names the revision before it."
+            )
+    for i, revision in enumerate(expected or ()):
+        script = history.by_id.get(revision)
+        wanted = (expected[i - 1],) if i else ()
+        if script is not None and script.down != wanted and (i or script.down):
+            after = f'"{wanted[0]}"' if wanted else "None (it is the first)"
+            raise NotYet(
+                f"{script.name}, line {script.down_line}: down_revision = {script.down_text}, "
+                f"but {revision} comes right after {wanted[0] if wanted else 'nothing'}: write "
+                f"down_revision = {after}."
+            )
+    if len(history.heads) > 1:
+        raise NotYet(history.problems()[-1].message)
+    return history
+
+
+# -- revision exercises ----------------------------------------------------------------------
+
+
+def check_revision(
+    lesson,
+    revision: str,
+    expected: tuple[str, ...],
+    *,
+    rows=(),
+    wanted=reference_schema,
+    after_upgrade=None,
+    after_downgrade=None,
+    blank: Exception | None = None,
+) -> schema.Schema:
+    """Run the history up to ``revision`` and back on a copy with ``rows``; every schema
+    on the way must be what ``wanted(revision_id)`` says, and the rows must stay.
+    ``after_upgrade(trial)`` and ``after_downgrade(trial)`` check the data; ``blank`` is what to raise for a revision
+    whose functions are still empty (by default: not attempted). Returns what the upgrade built."""
+    history = check_history(lesson, expected, upto=revision)
+    script = history.by_id[revision]
+    if {"upgrade", "downgrade"} <= script.empty:
+        raise blank or NotAttempted(
+            f"{script.name} still has an empty upgrade() and downgrade(): write them."
+        )
+    start = lessons.STAGES[lesson.number].revision
+    steps = list(expected[expected.index(start) + 1 if start else 0 : expected.index(revision) + 1])
+    before = expected[expected.index(revision) - 1] if expected.index(revision) else None
+    with Trial(lesson, rows) as trial:
+        for step in steps:
+            trial.alembic("upgrade", step)
+            got = trial.schema()
+            if got != wanted(step):
+                whose = history.file(step) + ("" if step == revision else " (an exercise before)")
+                raise NotYet(
+                    f"{whose}: "
+                    + explain_differences(
+                        wanted(step), got, "the exercise", f"after upgrade {step}"
+                    )
+                )
+            _rows_kept(trial, f"upgrade {step}")
+        if after_upgrade:
+            after_upgrade(trial)
+        trial.alembic("downgrade", before or "base")
+        back = trial.schema()
+        if back != wanted(before):
+            raise NotYet(
+                f"{script.name}'s downgrade() does not undo its upgrade(): "
+                + explain_differences(
+                    wanted(before),
+                    back,
+                    f"revision {before}" if before else "the empty database",
+                    f"after downgrade {before or 'base'}",
+                )
+            )
+        _rows_kept(trial, f"downgrade {before or 'base'}")
+        if after_downgrade:
+            after_downgrade(trial)
+    independent_of_models(lesson, revision, script.path, rows, got)
+    return got
+
+
+def _rows_kept(trial: Trial, after: str) -> None:
+    tables = trial.schema().tables
+    for table, rows in trial.start_rows.items():
+        if table in tables:
+            now = trial.execute(f'SELECT count(*) FROM "{table}"')[0][0]
+            if now != rows:
+                raise NotYet(
+                    f"on a copy with rows, {table} held {rows} rows before and {now} after "
+                    f"{after}: a migration must keep the rows that are there."
+                )
+
+
+DECOY = """
+
+# Added by the course's check: a migration must not build its tables from the models.
+import sqlalchemy as _course_sa
+
+for _course_table in list(Base.metadata.tables.values()):
+    _course_table.append_column(_course_sa.Column("course_decoy", _course_sa.Integer))
+_course_sa.Table("course_decoy", Base.metadata, _course_sa.Column("id", _course_sa.Integer))
+"""
+
+
+def independent_of_models(lesson, revision: str, path: Path, rows, built: schema.Schema) -> None:
+    """Run the upgrade once more with changed models: a migration must build the same."""
+    with tempfile.TemporaryDirectory(prefix="course-decoy-") as folder:
+        copy = Path(folder) / lesson.path.name
+        shutil.copytree(lesson.path, copy, ignore=shutil.ignore_patterns("__pycache__", ".env"))
+        models = copy / "app" / "models.py"
+        models.write_text(models.read_text() + DECOY)
+        with Trial(lesson, rows, workspace=copy, suffix="decoy") as trial:
+            ran = run(lesson, "upgrade", revision, url=database.url_for(trial.name), cwd=copy)
+            if ran.status == 0 and trial.schema() == built:
+                return
+    lines = path.read_text().splitlines()
+    suspect = next(
+        (
+            (n, line.strip())
+            for n, line in enumerate(lines, 1)
+            if any(s in line for s in ("create_all", "metadata", "app.models", "__table__"))
+        ),
+        None,
+    )
+    where = (
+        f"{path.relative_to(lesson.path)}, line {suspect[0]} (`{suspect[1]}`)"
+        if suspect
+        else path.relative_to(lesson.path)
+    )
+    raise NotYet(
+        f"{where} builds its tables from app/models.py: when the models change, the same "
+        f"revision would build something else. Describe the change itself, with "
+        f"op.create_table(...) or op.add_column(...)."
+    )
+
+
+# -- state exercises ----------------------------------------------------------------------------
+
+_built: dict[tuple, dict] = {}
+
+
+def built_schemas(lesson) -> dict[str | None, schema.Schema]:
+    """What the workspace's history builds at each of its revisions (None: base)."""
+    history = History(lesson.path)
+    chain = history.chain()
+    files = tuple(
+        sorted((s.name, hashlib.sha1(s.path.read_bytes()).hexdigest()) for s in history.scripts)
+    )
+    key = (start_template(lesson), files)
+    if key in _built:
+        return _built[key]
+    if all(_is_reference(s.path) for s in history.scripts):
+        built = {r: reference_schema(r) for r in chain}
+        built[None] = reference_schema(None)
+    else:
+        built = _step_through(lesson, chain)
+    _built[key] = built
+    return built
+
+
+def _is_reference(path: Path) -> bool:
+    try:
+        return path.read_bytes() == reference_file(path.name.split("_")[0]).read_bytes()
+    except StopIteration:
+        return False
+
+
+def _step_through(lesson, chain: list[str]) -> dict:
+    start = lessons.STAGES[lesson.number].revision
+    built = {}
+    with Trial(lesson) as trial:
+        built[start] = trial.schema()
+        position = chain.index(start) if start in chain else -1
+        for revision in chain[position + 1 :]:
+            trial.alembic("upgrade", revision)
+            built[revision] = trial.schema()
+        for revision in reversed([None, *chain[:position]]):
+            trial.alembic("downgrade", revision or "base")
+            built[revision] = trial.schema()
+    return built
+
+
+def lesson_schema(lesson) -> schema.Schema:
+    engine = lesson.engine()
+    try:
+        with engine.connect() as conn:
+            return schema.snapshot(conn)
+    finally:
+        engine.dispose()
+
+
+def check_database(lesson, expected: tuple[str, ...] | None = None) -> str | None:
+    """``alembic_version`` and the tables agree; returns the revision the database is at."""
+    check_history(lesson, expected)
+    at = lesson.version()
+    built = built_schemas(lesson)
+    if at not in built:
+        raise NotYet(
+            f"alembic_version says {at}, and no file in alembic/versions/ has that revision. "
+            f"Run %alembic stamp with the revision the tables match."
+        )
+    actual = lesson_schema(lesson)
+    if actual == built[at]:
+        return at
+    chain = [None, *History(lesson.path).chain()]
+    matches = [r for r in chain if built.get(r) == actual]
+    if matches:
+        real = matches[-1]
+        move = "upgrade" if chain.index(at) > chain.index(real) else "downgrade"
+        raise NotYet(
+            f"alembic_version says {at or 'base'}, but the tables are those of "
+            f"{real or 'base'}: `alembic stamp` moves alembic_version and runs nothing. Put it "
+            f"right with %alembic stamp {real or 'base'}, then %alembic {move} {at or 'base'}."
+        )
+    raise NotYet(
+        f"the database is at {at or 'base'} by alembic_version, but its tables are not what "
+        f"the revisions build there: "
+        + explain_differences(built[at], actual, f"revision {at or 'base'}", "in the database")
+    )
+
+
+# -- what env.py does ------------------------------------------------------------------------------
+
+
+def env_calls(lesson, *argv: str, url=None, cwd: Path | None = None) -> tuple[Ran, list[dict]]:
+    """Run an alembic command and record every ``context.configure(**kw)`` env.py makes."""
+    from alembic.runtime.environment import EnvironmentContext
+
+    calls: list[dict] = []
+    original = EnvironmentContext.configure
+
+    def recording(self, *args, **kw):
+        calls.append(kw)
+        return original(self, *args, **kw)
+
+    EnvironmentContext.configure = recording
+    try:
+        ran = run(lesson, *argv, url=url, cwd=cwd)
+    finally:
+        EnvironmentContext.configure = original
+    return ran, calls

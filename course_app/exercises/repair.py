@@ -1,0 +1,155 @@
+"""The way out of a mistake: what ``apply()`` does for files and databases.
+
+``apply()`` must always unblock: afterwards the cells that build on the exercise run,
+and its check passes. It never loses the learner's work silently: a file it replaces
+or moves aside goes to a dated backup folder first (see ``backups``), a database it
+must rebuild is copied first, and it says so in a line.
+"""
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+from course_app import backups, database, lessons
+from course_app.errors import CourseError
+from course_app.exercises import NotYet
+from course_app.exercises.checks import (
+    built_schemas,
+    check_database,
+    lesson_schema,
+    reference_file,
+    run,
+    start_template,
+)
+from course_app.history import History
+
+KEEP_DATABASES = 2
+
+
+def save_files(lesson, paths: list[Path]) -> str:
+    """Move the learner's files aside into a dated backup; say where."""
+    if not paths:
+        return ""
+    saved = backups.save(lesson.path, paths, move=True, reason="apply")
+    return f"Moved yours aside to {backups.shown(saved)}: {', '.join(p.name for p in paths)}."
+
+
+def write_file(lesson, relative: str, content: str) -> list[str]:
+    """Write one workspace file, keeping the learner's version if it differs."""
+    path = lesson.path / relative
+    if path.exists() and path.read_text() == content:
+        return []
+    saved = save_files(lesson, [path]) if path.exists() else ""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content)
+    return [f"Wrote {relative}." + (f" {saved}" if saved else "")]
+
+
+def put_reference(lesson, revision: str, expected: tuple[str, ...] | None) -> list[str]:
+    """Put the reference revision in place; strays and the learner's own version aside."""
+    history = History(lesson.path)
+    reference = reference_file(revision)
+    aside = [
+        s.path
+        for s in history.scripts
+        if s.syntax_error
+        or s.id is None
+        or (expected and s.id not in expected)
+        or (s.id == revision and s.path.read_bytes() != reference.read_bytes())
+    ]
+    said = []
+    mine = history.by_id.get(revision)
+    if mine is not None and mine.path in aside:
+        said += _undo_own_upgrade(lesson, revision, expected)
+    if (lesson.versions / reference.name).exists() and not aside:
+        return [f"alembic/versions/{reference.name} is the reference revision already."]
+    moved = save_files(lesson, aside)
+    lesson.versions.mkdir(parents=True, exist_ok=True)
+    shutil.copy(reference, lesson.versions / reference.name)
+    said.insert(
+        0,
+        f"Wrote the reference revision to alembic/versions/{reference.name}."
+        + (f" {moved}" if moved else ""),
+    )
+    return said + repair_database(lesson, expected)
+
+
+def _undo_own_upgrade(lesson, revision: str, expected) -> list[str]:
+    """If the database ran the learner's version of ``revision``, take it back with their
+    own downgrade(), so the next cells apply the reference one; rows stay."""
+    chain = History(lesson.path).chain()
+    try:
+        at = lesson.version()
+    except CourseError:
+        return []
+    if not (
+        chain and at in chain and revision in chain and chain.index(at) >= chain.index(revision)
+    ):
+        return []
+    before = chain[chain.index(revision) - 1] if chain.index(revision) else "base"
+    if run(lesson, "downgrade", before).status != 0:
+        return []
+    return [
+        f"Took the database back to {before} with your downgrade(), so the next cells apply the new {revision}."
+    ]
+
+
+def repair_database(lesson, expected: tuple[str, ...] | None) -> list[str]:
+    """Make alembic_version and the tables agree again (after a stamp, or a wrong revision
+    that ran): stamp the revision the tables match, or, if none, start from a fresh copy."""
+    try:
+        check_database(lesson, expected)
+        return []
+    except NotYet:
+        pass
+    history = History(lesson.path)
+    if history.problems():
+        return []
+    built = built_schemas(lesson)
+    actual = lesson_schema(lesson)
+    matches = [r for r in [None, *history.chain()] if built.get(r) == actual]
+    at = lesson.version()
+    if matches:
+        real = matches[-1]
+        run(lesson, "stamp", real or "base")
+        return [
+            f"The tables were those of {real or 'base'} though alembic_version said {at or 'base'}: stamped {real or 'base'}."
+        ]
+    kept = save_database(lesson)
+    database.recreate(lesson.database, template=start_template(lesson))
+    start = lessons.STAGES[lesson.number].revision
+    return [
+        f"The database matched none of its revisions, so it starts again from the lesson's "
+        f"start ({start or 'empty'}); the old one is kept as database {kept}."
+    ]
+
+
+def save_database(lesson) -> str:
+    """Copy the lesson's database aside (the newest few copies are kept)."""
+    stamp = datetime.now().strftime("%Y%m%d%H%M%S")
+    name = f"{lesson.database}_backup_{stamp}"
+    if not database.exists(name):
+        database.create(name, template=lesson.database)
+    older = [d for d in database.course_databases() if d.startswith(f"{lesson.database}_backup_")]
+    for old in sorted(older)[:-KEEP_DATABASES]:
+        database.drop(old)
+    return name
+
+
+def bring_database_to(lesson, target: str | None, expected: tuple[str, ...] | None) -> list[str]:
+    """Repair the database if it needs it, then upgrade or downgrade it to ``target``."""
+    said = repair_database(lesson, expected)
+    at = lesson.version()
+    if at == target:
+        return said or [f"The database is at {target or 'base'} already."]
+    chain = [None, *History(lesson.path).chain()]
+    if target not in chain:
+        raise CourseError(f"there is no revision {target} in alembic/versions/ to go to.")
+    move = "upgrade" if at not in chain or chain.index(target) > chain.index(at) else "downgrade"
+    ran = run(lesson, move, target or "base")
+    if ran.status != 0:
+        raise CourseError(f"%alembic {move} {target or 'base'} failed: {ran.said}")
+    return [
+        *said,
+        f"Ran %alembic {move} {target or 'base'}: the database is at {target or 'base'}.",
+    ]
