@@ -111,7 +111,7 @@ def cmd_doctor() -> int:
     return 1 if problems else 0
 
 
-def cmd_notebooks(action: str, lessons_wanted: list[int], check: bool) -> int:
+def cmd_notebooks(action: str, lessons_wanted: list[int], check: bool, force: bool) -> int:
     from course_app import notebooks
 
     if action == "run":
@@ -119,11 +119,23 @@ def cmd_notebooks(action: str, lessons_wanted: list[int], check: bool) -> int:
             if not lessons_wanted or int(path.name[:2]) in lessons_wanted:
                 print(f"running {path.relative_to(PROJECT_ROOT)} ...", flush=True)
                 notebooks.execute(path)
-    stale = notebooks.write_copies(check=check)
+    try:
+        stale, edited = notebooks.write_copies(check=check, force=force)
+    except ValueError as exc:  # unpaired solution markers in a solved lesson
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     if check and stale:
         print(
             f"Learner copies out of date: {', '.join(stale)}. "
             f"Run: python -m course_app notebooks copies",
+            file=sys.stderr,
+        )
+        return 1
+    if edited:
+        print(
+            f"Kept {', '.join(edited)}: you changed {'them' if len(edited) > 1 else 'it'} since "
+            f"it was generated. Run again with --force to replace (yours are saved to "
+            f".backups/notebooks/ first).",
             file=sys.stderr,
         )
         return 1
@@ -147,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     notebooks_parser.add_argument("action", choices=["run", "copies"])
     notebooks_parser.add_argument("lessons", type=int, nargs="*")
     notebooks_parser.add_argument("--check", action="store_true", help="fail if copies are stale")
+    notebooks_parser.add_argument(
+        "--force", action="store_true", help="replace copies you edited (saved to .backups/ first)"
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "server":
@@ -156,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "doctor":
             return cmd_doctor()
         elif args.command == "notebooks":
-            return cmd_notebooks(args.action, args.lessons, args.check)
+            return cmd_notebooks(args.action, args.lessons, args.check, args.force)
     except CourseError as exc:
         print(f"error: {database.redact(str(exc))}", file=sys.stderr)
         return 1

@@ -3,25 +3,36 @@
 ``docs/lessons/NN_*.ipynb`` are the solved lessons: the site publishes them and
 nbval executes them, so every output shown is what the code does today.
 Solutions sit between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` (nbgrader's
-markers). ``notebooks/NN_*.ipynb`` are what learners open: the same cells,
-no outputs, each solution replaced by a blank.
+markers, which must pair up: a BEGIN without its END would blank the rest of the
+cell). ``notebooks/NN_*.ipynb`` are what learners open: the same cells, no
+outputs, each solution replaced by a blank.
+
+A learner works in those copies, so refreshing them never overwrites one the
+learner edited: ``notebooks/.generated.json`` records what was last generated,
+and a copy that differs from it is kept unless ``--force`` (which saves it to
+``.backups/notebooks/<date>/`` first).
 
     python -m course_app notebooks run [N ...]   # execute solved lessons, refresh copies
     python -m course_app notebooks copies        # refresh the learner copies only
     python -m course_app notebooks copies --check  # fail if a copy is out of date (CI)
 """
 
+import hashlib
+import json
 import os
 import re
 from pathlib import Path
 
 import nbformat
 
+from course_app import backups
 from course_app.settings import PROJECT_ROOT, get_settings
 
 SOLVED = PROJECT_ROOT / "docs" / "lessons"
 LEARNER = PROJECT_ROOT / "notebooks"
+RECORD = LEARNER / ".generated.json"
 BLOCK = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n(.*?)^[ \t]*### END SOLUTION\n?", re.M | re.S)
+MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*$", re.M)
 ASSIGNMENT = re.compile(r"^([A-Za-z_][\w, ]*?)\s*=(?!=)")
 
 
@@ -44,11 +55,28 @@ def blank(match: re.Match, writes_file: bool) -> str:
     return f"{indent}# YOUR CODE HERE\n"
 
 
-def learner_copy(solved: nbformat.NotebookNode) -> nbformat.NotebookNode:
+def check_markers(source: str, where: str) -> None:
+    """Every ``### BEGIN SOLUTION`` is closed by an ``### END SOLUTION`` before the next one."""
+    expected, opened = "BEGIN", 0
+    for match in MARKER.finditer(source):
+        line = source[: match.start()].count("\n") + 1
+        if match[1] != expected:
+            unclosed = f" (the BEGIN at line {opened} is not closed)" if opened else ""
+            raise ValueError(
+                f"{where}, line {line}: ### {match[1]} SOLUTION where ### {expected} SOLUTION "
+                f"was expected{unclosed}: markers must pair up."
+            )
+        expected, opened = ("END", line) if expected == "BEGIN" else ("BEGIN", 0)
+    if expected == "END":
+        raise ValueError(f"{where}, line {opened}: ### BEGIN SOLUTION has no ### END SOLUTION.")
+
+
+def learner_copy(solved: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
     copy = nbformat.from_dict(solved)
-    for cell in copy.cells:
+    for number, cell in enumerate(copy.cells):
         if cell.cell_type != "code":
             continue
+        check_markers(cell.source, f"{name}, cell {number}")
         writes_file = cell.source.startswith("%%writefile")
         cell.source = BLOCK.sub(lambda m, w=writes_file: blank(m, w), cell.source).rstrip("\n")
         cell.outputs = []
@@ -57,23 +85,44 @@ def learner_copy(solved: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return copy
 
 
-def write_copies(check: bool = False) -> list[str]:
-    """Write every learner copy; with ``check``, write nothing and list the stale ones."""
-    stale = []
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def write_copies(check: bool = False, force: bool = False) -> tuple[list[str], list[str]]:
+    """Write every learner copy; with ``check``, write nothing.
+
+    Returns (copies out of date, copies kept because the learner edited them).
+    """
+    record = json.loads(RECORD.read_text()) if RECORD.exists() else {}
+    stale, edited = [], []
     for path in solved_lessons():
-        copy = nbformat.writes(learner_copy(nbformat.read(path, as_version=4))) + "\n"
+        copy = nbformat.writes(learner_copy(nbformat.read(path, as_version=4), path.name)) + "\n"
         target = LEARNER / path.name
-        if not target.exists() or target.read_text() != copy:
-            stale.append(target.name)
-            if not check:
-                LEARNER.mkdir(exist_ok=True)
-                target.write_text(copy)
+        current = target.read_text() if target.exists() else None
+        if current == copy:
+            record[path.name] = _digest(copy)
+            continue
+        stale.append(target.name)
+        if check:
+            continue
+        if current is not None and record.get(path.name) != _digest(current) and not force:
+            edited.append(target.name)
+            continue
+        if current is not None and record.get(path.name) != _digest(current):
+            backups.save(LEARNER, [target])
+        LEARNER.mkdir(exist_ok=True)
+        target.write_text(copy)
+        record[path.name] = _digest(copy)
     for orphan in sorted(LEARNER.glob("*.ipynb")):
         if not (SOLVED / orphan.name).exists():
             stale.append(orphan.name)
             if not check:
-                orphan.unlink()
-    return stale
+                backups.save(LEARNER, [orphan], move=True)
+                record.pop(orphan.name, None)
+    if not check:
+        RECORD.write_text(json.dumps(dict(sorted(record.items())), indent=1) + "\n")
+    return stale, edited
 
 
 def tidy(text: str) -> str:

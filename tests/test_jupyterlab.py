@@ -91,3 +91,44 @@ def test_a_learner_notebook_runs_in_jupyterlab(browser, jupyter_lab):
     panel.locator(".jp-OutputArea-output", has_text="Not attempted").first.wait_for(timeout=30_000)
     screenshot(page, "jupyterlab-00_start_here")
     page.close()
+
+
+def test_check_results_look_different_in_jupyterlab(browser, jupyter_lab, tmp_path):
+    """Correct in green, not yet in amber, not attempted in grey: as HTML, told apart by more
+    than colour (the words stay), in the learner's real JupyterLab."""
+    import nbformat
+
+    notebook = nbformat.read(PROJECT_ROOT / "notebooks" / "00_start_here.ipynb", as_version=4)
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "import course_app\nfrom course_app.exercises import ____, lesson00 as ex\n\n"
+            "lesson = course_app.start(0)"
+        ),
+        nbformat.v4.new_code_cell('ex.current_revision.check("head")'),
+        nbformat.v4.new_code_cell('ex.current_revision.check("0005")'),
+        nbformat.v4.new_code_cell("ex.current_revision.check(____)"),
+    ]
+    nbformat.write(notebook, tmp_path / "notebooks" / "checks.ipynb")
+    page = browser.new_page(viewport={"width": 1200, "height": 700})
+    page.goto(f"{jupyter_lab}/lab/tree/checks.ipynb?reset")
+    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    panel.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
+    boxes = panel.locator(".course-check")
+    for _attempt in range(3):
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        try:
+            panel.locator(".course-check-not-attempted").wait_for(timeout=20_000)
+            break
+        except Exception:
+            screenshot(page, "jupyterlab-checks-nothing-ran")
+    else:
+        pytest.fail("JupyterLab ran no cell (screenshots/jupyterlab-checks-nothing-ran.png)")
+    assert boxes.count() == 3
+    said = [boxes.nth(i).inner_text() for i in range(3)]
+    assert said[0].startswith("✘ Not yet:") and said[1].startswith("✔ Correct!")
+    assert said[2].startswith("… Not attempted:")
+    colours = {boxes.nth(i).evaluate("e => getComputedStyle(e).backgroundColor") for i in range(3)}
+    assert len(colours) == 3, colours
+    screenshot(page, "jupyterlab-checks")
+    page.close()

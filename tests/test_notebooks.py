@@ -10,7 +10,7 @@ import pytest
 from nbclient import NotebookClient
 
 from course_app import notebooks
-from course_app.exercises import reference_file
+from course_app.exercises.checks import reference_file
 
 SOLVED = notebooks.solved_lessons()
 
@@ -29,7 +29,7 @@ def test_there_is_a_lesson_per_stage_and_enough_exercises():
 
 
 def test_learner_copies_are_current():
-    stale = notebooks.write_copies(check=True)
+    stale, _ = notebooks.write_copies(check=True)
     assert stale == [], f"run: python -m course_app notebooks copies ({stale})"
 
 
@@ -74,7 +74,11 @@ def _run(path, allow_errors=False):
 
 
 def _printed(cell) -> str:
-    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.output_type == "stream")
+    """What a cell printed or displayed, as text (a check's verdict is displayed)."""
+    return "".join(
+        o.get("text", "") if o.output_type == "stream" else o.get("data", {}).get("text/plain", "")
+        for o in cell.get("outputs", [])
+    )
 
 
 def test_lessons_run_in_any_order_and_twice_in_a_row():
@@ -102,3 +106,78 @@ def test_an_unsolved_learner_copy_runs_and_every_check_says_not_yet(path):
                 cell.source[:60],
                 said,
             )
+
+
+@pytest.mark.parametrize("path", SOLVED, ids=lambda p: p.name)
+def test_solution_markers_pair_up_and_revision_templates_keep_both_functions(path):
+    solved = nbformat.read(path, as_version=4)
+    for number, cell in enumerate(solved.cells):
+        if cell.cell_type == "code":
+            notebooks.check_markers(cell.source, f"{path.name}, cell {number}")
+    copy = nbformat.read(notebooks.LEARNER / path.name, as_version=4)
+    for cell in copy.cells:
+        if cell.cell_type == "code" and cell.source.startswith("%%writefile {lesson.versions}"):
+            assert "def upgrade() -> None:" in cell.source, cell.source
+            assert "def downgrade() -> None:" in cell.source, cell.source
+
+
+def test_an_unpaired_marker_is_refused_with_its_line():
+    with pytest.raises(
+        ValueError,
+        match=r"cell 3, line 4: ### BEGIN SOLUTION where ### END SOLUTION was expected \(the BEGIN at line 2",
+    ):
+        notebooks.check_markers("x = 1\n### BEGIN SOLUTION\ny = 2\n### BEGIN SOLUTION\n", "cell 3")
+    with pytest.raises(ValueError, match="has no ### END SOLUTION"):
+        notebooks.check_markers("### BEGIN SOLUTION\ny = 2\n", "cell 4")
+
+
+def test_refreshing_copies_never_overwrites_a_learners_edit_without_force(tmp_path, monkeypatch):
+    monkeypatch.setattr(notebooks, "LEARNER", tmp_path / "notebooks")
+    monkeypatch.setattr(notebooks, "RECORD", tmp_path / "notebooks" / ".generated.json")
+    notebooks.write_copies()
+    mine = tmp_path / "notebooks" / SOLVED[3].name
+    mine.write_text(mine.read_text().replace('"source": [', '"source": [\n    "# my note\\n",', 1))
+    stale, edited = notebooks.write_copies()
+    assert edited == [mine.name] and "# my note" in mine.read_text()
+    stale, edited = notebooks.write_copies(force=True)
+    assert edited == [] and "# my note" not in mine.read_text()
+    saved = list((tmp_path / ".backups" / "notebooks").rglob(mine.name))
+    assert len(saved) == 1 and "# my note" in saved[0].read_text()
+
+
+def test_course_errors_are_one_line_from_the_first_cell():
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("import course_app\ncourse_app.start(42)"),
+        nbformat.v4.new_code_cell("lesson = course_app.start(0)\nlesson.query(12)"),
+        nbformat.v4.new_code_cell("lesson.revision('0099')"),
+        nbformat.v4.new_code_cell(
+            "from course_app.exercises import lesson00 as ex\nex.current_revision.hint('two')"
+        ),
+        nbformat.v4.new_code_cell("ex.current_revision.require()"),
+        nbformat.v4.new_code_cell("1 / 0"),  # the learner's own error keeps its traceback
+    ]
+    NotebookClient(
+        notebook,
+        timeout=120,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(notebooks.SOLVED)}},
+    ).execute()
+    shown = [
+        "".join(o.get("text", "") for o in c.outputs if o.output_type == "stream")
+        + "".join("".join(o.get("traceback", [])) for o in c.outputs if o.output_type == "error")
+        for c in notebook.cells
+    ]
+    assert shown[0].strip() == "CourseError: There is no lesson 42; lessons are 0 to 7."
+    assert (
+        shown[1]
+        .strip()
+        .splitlines()[-1]
+        .startswith(("ArgumentError", "TypeError", "ObjectNotExecutableError"))
+    )
+    assert "Traceback" not in shown[1] and len(shown[1].strip().splitlines()) == 2
+    assert shown[2].strip().startswith("CourseError: there is no revision 0099")
+    assert shown[3].startswith("Hint 1:")
+    assert shown[4].strip().startswith("CourseError: this cell builds on exercise current_revision")
+    assert "ZeroDivisionError" in shown[5] and "Traceback" in shown[5] or "----" in shown[5]
