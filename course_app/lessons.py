@@ -149,7 +149,7 @@ class Lesson:
     path: Path
     database: str
     backup: Path | None = None  # where start() saved the learner's previous files
-    dropped: dict[str, Dropped] = field(default_factory=dict)  # table -> its last DROP
+    dropped: dict[str, Dropped] = field(default_factory=dict)  # table -> its first DROP
 
     @property
     def versions(self) -> Path:
@@ -176,7 +176,8 @@ class Lesson:
             "AND table_schema = current_schema() ORDER BY ordinal_position",
             (match[1],),
         )
-        self.dropped[match[1]] = Dropped(rows, [name for (name,) in cursor.fetchall()])
+        # The first drop is the one the lesson asks about; a re-run cell drops an empty table.
+        self.dropped.setdefault(match[1], Dropped(rows, [name for (name,) in cursor.fetchall()]))
 
     def revision(self, revision_id: str) -> Path:
         """The workspace's revision file with this id."""

@@ -44,9 +44,10 @@ class ForeignKey:
     columns: tuple[str, ...]
     target: str  # "users(id)"
     ondelete: str  # "CASCADE", "NO ACTION", ...
+    options: tuple[str, ...] = ()  # "ON UPDATE CASCADE", "DEFERRABLE INITIALLY DEFERRED", ...
 
     def __str__(self) -> str:
-        return f"REFERENCES {self.target} ON DELETE {self.ondelete}"
+        return " ".join([f"REFERENCES {self.target} ON DELETE {self.ondelete}", *self.options])
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,10 @@ class Table:
     columns: dict[str, Column]
     primary_key: tuple[str, ...]  # sorted: the order of a key's columns is not its meaning
     foreign_keys: frozenset[ForeignKey] = frozenset()
-    uniques: frozenset[tuple[str | None, tuple[str, ...]]] = frozenset()  # (name, columns)
-    indexes: frozenset[tuple[str, tuple[str, ...], bool]] = frozenset()  # (name, columns, unique)
+    # (name, columns, options such as "NULLS NOT DISTINCT" or "DEFERRABLE")
+    uniques: frozenset[tuple[str | None, tuple[str, ...], tuple[str, ...]]] = frozenset()
+    # (name, columns or expressions, unique)
+    indexes: frozenset[tuple[str, tuple[str, ...], bool]] = frozenset()
     checks: frozenset[tuple[str | None, str]] = frozenset()  # (name, condition)
 
 
@@ -102,6 +105,17 @@ def _default(column: dict) -> str | None:
     return literal[1] if literal else default
 
 
+def _fk_options(options: dict) -> tuple[str, ...]:
+    said = []
+    if options.get("onupdate", "NO ACTION").upper() != "NO ACTION":
+        said.append(f"ON UPDATE {options['onupdate'].upper()}")
+    if options.get("match"):
+        said.append(f"MATCH {options['match'].upper()}")
+    if options.get("deferrable"):
+        said.append(f"DEFERRABLE INITIALLY {(options.get('initially') or 'IMMEDIATE').upper()}")
+    return tuple(said)
+
+
 def snapshot(connection: Connection) -> Schema:
     """Read the schema of the connected database (``alembic_version`` left out)."""
     inspector = inspect(connection)
@@ -115,6 +129,13 @@ def snapshot(connection: Connection) -> Schema:
     uniques = inspector.get_multi_unique_constraints(filter_names=names)
     indexes = inspector.get_multi_indexes(filter_names=names)
     checks = inspector.get_multi_check_constraints(filter_names=names)
+    deferrable = {  # (table, constraint) -> "DEFERRABLE ...": the inspector does not say
+        (table, name): "DEFERRABLE INITIALLY " + ("DEFERRED" if deferred else "IMMEDIATE")
+        for table, name, deferred in connection.exec_driver_sql(
+            "SELECT conrelid::regclass::text, conname, condeferred FROM pg_constraint "
+            "WHERE condeferrable AND connamespace = current_schema()::regnamespace"
+        )
+    }
     tables = {}
     for name in sorted(names):
         tables[name] = Table(
@@ -129,12 +150,40 @@ def snapshot(connection: Connection) -> Schema:
                     tuple(fk["constrained_columns"]),
                     f"{fk['referred_table']}({', '.join(fk['referred_columns'])})",
                     (fk.get("options") or {}).get("ondelete", "NO ACTION").upper(),
+                    _fk_options(fk.get("options") or {}),
                 )
                 for fk in foreign[key(name)]
             ),
-            uniques=frozenset((u["name"], tuple(u["column_names"])) for u in uniques[key(name)]),
+            uniques=frozenset(
+                (
+                    u["name"],
+                    tuple(u["column_names"]),
+                    tuple(
+                        option
+                        for option in (
+                            "NULLS NOT DISTINCT"
+                            if (u.get("dialect_options") or {}).get("postgresql_nulls_not_distinct")
+                            else "",
+                            deferrable.get((name, u["name"]), ""),
+                        )
+                        if option
+                    ),
+                )
+                for u in uniques[key(name)]
+            ),
             indexes=frozenset(
-                (i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                (
+                    i["name"],
+                    tuple(
+                        c or e
+                        for c, e in zip(
+                            i["column_names"],
+                            i.get("expressions") or i["column_names"],
+                            strict=True,
+                        )
+                    ),
+                    bool(i["unique"]),
+                )
                 for i in indexes[key(name)]
                 if not i.get("duplicates_constraint")
             ),
@@ -215,8 +264,22 @@ def _table_differences(name: str, want: Table, got: Table, wanted_by: str, found
         yield f"the primary key of {name}: {wanted} in {wanted_by}, {found} {found_in}."
     yield from _foreign_key_differences(name, want, got, wanted_by, found_in)
     yield from _named_differences(
-        name, "unique constraint", want.uniques, got.uniques, wanted_by, found_in
+        name,
+        "unique constraint",
+        {(n, c) for n, c, _ in want.uniques},
+        {(n, c) for n, c, _ in got.uniques},
+        wanted_by,
+        found_in,
     )
+    found_options = {(n, c): o for n, c, o in got.uniques}
+    for wanted_name, columns, options in sorted(want.uniques, key=str):
+        found = found_options.get((wanted_name, columns))
+        if found is not None and found != options:
+            yield (
+                f"the unique constraint {wanted_name} on {name}({', '.join(columns)}): "
+                f"{' '.join(options) or 'a plain one'} in {wanted_by}, "
+                f"{' '.join(found) or 'a plain one'} {found_in}."
+            )
     for index, unique in (("index", False), ("unique index", True)):
         yield from _named_differences(
             name,
@@ -249,6 +312,11 @@ def _foreign_key_differences(name, want: Table, got: Table, wanted_by, found_in)
             yield (
                 f"the foreign key on {on}: ON DELETE {fk.ondelete} in {wanted_by} "
                 f'(ondelete="{fk.ondelete}"), ON DELETE {found.ondelete} {found_in}.'
+            )
+        if found.options != fk.options:
+            yield (
+                f"the foreign key on {on}: {' '.join(fk.options) or 'no ON UPDATE, MATCH or DEFERRABLE'} "
+                f"in {wanted_by}, {' '.join(found.options) or 'none of those'} {found_in}."
             )
         if fk.name and found.name != fk.name:
             yield (

@@ -107,8 +107,11 @@ def show(feedback: Feedback) -> None:
 # -- answers a learner types -----------------------------------------------------------
 
 
-def revision_id(value) -> str:
-    """A revision id: a string such as "0005" (``0005 (head)`` as `current` prints it is fine)."""
+def revision_id(value) -> str | None:
+    """A revision id: a string such as "0005" (``0005 (head)`` as `current` prints it is fine);
+    None for "no revision" (a database at base)."""
+    if value is None:
+        return None
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise NotYet(f'give the revision id as a string, like "0005"; {value!r} is not one.')
     if isinstance(value, int):
@@ -135,7 +138,7 @@ def names(value) -> list[str]:
 def count(value) -> int:
     """A whole number; "3" for 3 is fine."""
     if isinstance(value, bool):
-        raise NotYet(f"give a number of rows, like 3; {value!r} is True or False.")
+        raise NotYet(f"give a number of rows, like 3, not {value!r}.")
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
@@ -271,37 +274,45 @@ class Exercise:
         first. Afterwards the cells that build on this exercise run, and check() passes.
         """
         try:
-            for before in self._after:  # an exercise this one builds on, not solved yet
-                if not before.passes():
-                    before.apply()
-            said = self._apply(lessons.current()) if self._apply else None
-            for line in [said] if isinstance(said, str) else (said or []):
-                print(line)
-            if self.kind == "question":
-                self._apply_answer()
-                return
-            feedback = self.judge()
+            feedback = self._put_right()
         except CourseError as exc:
             print(f"apply() could not finish: {exc}")
             return
-        if feedback.outcome == "correct":
-            self._given = ()
-        else:
+        except Exception as exc:  # noqa: BLE001  (never a traceback: one line, what and where)
+            from course_app.magics import describe
+
+            print(f"apply() could not finish: {describe(exc, lessons.current().path)}")
+            return
+        if feedback is not None and feedback.outcome != "correct":
             print(f"apply() did what it could, but the check still says: {feedback}")
 
-    def _apply_answer(self) -> None:
+    def _put_right(self) -> Feedback | None:
+        for before in self._after:  # an exercise this one builds on, not solved yet
+            if not before.passes():
+                before._put_right()
+        said = self._apply(lessons.current()) if self._apply else None
+        for line in [said] if isinstance(said, str) else (said or []):
+            print(line)
+        if self.kind == "question":
+            return self._apply_answer()
+        feedback = self.judge()
+        if feedback.outcome == "correct":
+            self._given = ()
+        return feedback
+
+    def _apply_answer(self) -> Feedback:
         lesson = lessons.current()
         answers = self._answer(lesson)
         answers = answers if isinstance(answers, tuple) else (answers,)
         feedback = self.judge(*answers)
         if feedback.outcome != "correct":
-            print(f"apply() cannot give the answer yet: {feedback}")
-            return
+            return feedback
         self._given = answers
-        assigned = re.match(r"\s*([\w, ]+?)\s*=[^=]", self._solution or "")
+        assigned = re.search(r"^\s*([A-Za-z_][\w, ]*?)\s*=[^=]", self._solution or "", re.M)
         named = assigned[1] if assigned else ", ".join(self.asks)
         given = named + " = " + ", ".join(repr(a) for a in answers)
         print(f"The answer: {given}. {feedback.message}")
+        return feedback
 
     def __repr__(self) -> str:
         return f"<exercise {self.name}: .check() .hint() .solution() .apply()>"

@@ -110,12 +110,12 @@ class Trial:
     def __init__(self, lesson, rows=(), workspace: Path | None = None, suffix: str = "check"):
         self.lesson = lesson
         self.workspace = workspace
-        self.name = f"{lesson.database}_{suffix}"
+        self.name = f"{lesson.database}_{suffix}_{os.getpid()}"  # two kernels never share it
         database.recreate(self.name, template=start_template(lesson))
         self.engine = database.engine(self.name)
         for statement in rows:
             self.execute(statement)
-        self.start_rows = self.counts()
+        self.start_data = self.data()
 
     def alembic(self, *argv: str) -> None:
         ran = run(self.lesson, *argv, url=database.url_for(self.name), cwd=self.workspace)
@@ -131,9 +131,14 @@ class Trial:
         with self.engine.connect() as conn:
             return schema.snapshot(conn)
 
-    def counts(self) -> dict[str, int]:
-        tables = self.schema().tables
-        return {t: self.execute(f'SELECT count(*) FROM "{t}"')[0][0] for t in tables}
+    def data(self) -> dict[str, dict[str, list]]:
+        """Every table's rows, column by column, in primary-key order."""
+        found = {}
+        for table, shape in self.schema().tables.items():
+            order = ", ".join(f'"{c}"' for c in shape.primary_key) or "1"
+            rows = self.execute(f'SELECT * FROM "{table}" ORDER BY {order}')
+            found[table] = {c: [row._mapping[c] for row in rows] for c in shape.columns}
+        return found
 
     def close(self) -> None:
         self.engine.dispose()
@@ -170,7 +175,7 @@ def models_schema(metadata: MetaData, key: str | None = None) -> schema.Schema:
     """What ``create_all()`` of these models builds in PostgreSQL (cached under ``key``)."""
     if key and key in _schemas:
         return _schemas[key]
-    name = f"{database.PREFIX}models_check"
+    name = f"{database.PREFIX}models_check_{os.getpid()}"
     database.recreate(name, template=lessons.ensure_template(None))
     engine = database.engine(name)
     try:
@@ -215,9 +220,12 @@ def revision_file(lesson, revision: str, what: str, autogenerate: bool = False) 
     slug = "_".join(re.findall(r"\w+", what.lower()))
     for other in history.scripts:
         if other.id and other.path.stem.endswith(slug):
+            made = (
+                "made without --rev-id" if len(other.id) == 12 else f"made with --rev-id {other.id}"
+            )
             raise NotYet(
-                f"{other.name} has the revision id {other.id}, not {revision}: it was made without "
-                f'--rev-id. Delete it, then run %alembic revision {how}-m "{what}" --rev-id {revision}.'
+                f"{other.name} has the revision id {other.id}, not {revision}: it was {made}. "
+                f'Delete it, then run %alembic revision {how}-m "{what}" --rev-id {revision}.'
             )
     then = ", then review it." if autogenerate else ", then fill in upgrade() and downgrade()."
     raise NotAttempted(
@@ -242,7 +250,7 @@ def check_history(lesson, expected: tuple[str, ...] | None, upto: str | None = N
         raise NotYet(problems[0].message)
     for script in history.by_id.values():
         stray = (expected and script.id not in expected) or (
-            not expected and "upgrade" in script.empty
+            not expected and "upgrade" in script.empty and len(script.down) < 2  # a merge is empty
         )
         if stray:
             why = (
@@ -327,19 +335,30 @@ def check_revision(
         _rows_kept(trial, f"downgrade {before or 'base'}")
         if after_downgrade:
             after_downgrade(trial)
-    independent_of_models(lesson, revision, script.path, rows, got)
+    independent_of_models(lesson, revision, script.path, rows, got, before, back)
     return got
 
 
 def _rows_kept(trial: Trial, after: str) -> None:
-    tables = trial.schema().tables
-    for table, rows in trial.start_rows.items():
-        if table in tables:
-            now = trial.execute(f'SELECT count(*) FROM "{table}"')[0][0]
-            if now != rows:
+    """The rows the copy started with are all there, with the values they had, in every
+    column that is still there (a renamed column is checked by its exercise)."""
+    now = trial.data()
+    for table, columns in trial.start_data.items():
+        if table not in now or not columns:
+            continue
+        before = len(next(iter(columns.values())))
+        after_rows = len(next(iter(now[table].values()), []))
+        if after_rows != before:
+            raise NotYet(
+                f"on a copy with rows, {table} held {before} rows before and {after_rows} after "
+                f"{after}: a migration must keep the rows that are there."
+            )
+        for column, values in columns.items():
+            if column in now[table] and now[table][column] != values:
                 raise NotYet(
-                    f"on a copy with rows, {table} held {rows} rows before and {now} after "
-                    f"{after}: a migration must keep the rows that are there."
+                    f"on a copy with rows, {table}.{column} changed values after {after} (it was "
+                    f"{values[:3]!r}, it is {now[table][column][:3]!r}): a migration must not "
+                    f"change data the exercise does not ask it to."
                 )
 
 
@@ -354,16 +373,35 @@ _course_sa.Table("course_decoy", Base.metadata, _course_sa.Column("id", _course_
 """
 
 
-def independent_of_models(lesson, revision: str, path: Path, rows, built: schema.Schema) -> None:
-    """Run the upgrade once more with changed models: a migration must build the same."""
+def independent_of_models(
+    lesson, revision: str, path: Path, rows, built: schema.Schema, before=None, back=None
+) -> None:
+    """Run the upgrade (and the downgrade) once more with changed models: a migration must
+    do the same."""
     with tempfile.TemporaryDirectory(prefix="course-decoy-") as folder:
         copy = Path(folder) / lesson.path.name
         shutil.copytree(lesson.path, copy, ignore=shutil.ignore_patterns("__pycache__", ".env"))
         models = copy / "app" / "models.py"
         models.write_text(models.read_text() + DECOY)
         with Trial(lesson, rows, workspace=copy, suffix="decoy") as trial:
-            ran = run(lesson, "upgrade", revision, url=database.url_for(trial.name), cwd=copy)
-            if ran.status == 0 and trial.schema() == built:
+            url = database.url_for(trial.name)
+            same = run(lesson, "upgrade", revision, url=url, cwd=copy).status == 0
+            same = same and trial.schema() == built
+            if same and back is not None:
+                # A table of the decoy models is there now: a downgrade that drops what the
+                # models say (drop_all) takes it too; a migration leaves it alone.
+                trial.execute("CREATE TABLE IF NOT EXISTS course_decoy (id integer)")
+                ran = run(lesson, "downgrade", before or "base", url=url, cwd=copy)
+                after = trial.schema()
+                same = ran.status == 0 and "course_decoy" in after.tables
+                same = (
+                    same
+                    and schema.Schema(
+                        {t: shape for t, shape in after.tables.items() if t != "course_decoy"}
+                    )
+                    == back
+                )
+            if same:
                 return
     lines = path.read_text().splitlines()
     suspect = next(
@@ -439,6 +477,22 @@ def lesson_schema(lesson) -> schema.Schema:
             return schema.snapshot(conn)
     finally:
         engine.dispose()
+
+
+def _oid(database_name: str, table: str) -> int | None:
+    engine = database.engine(database_name)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT to_regclass(:t)::oid"), {"t": table}).scalar()
+    finally:
+        engine.dispose()
+
+
+def same_table(lesson, table: str) -> bool:
+    """Is ``table`` still the one the lesson started with? A copy of a template keeps its
+    tables' identities (oids); a table dropped and made again (a downgrade past its
+    revision and back) has a new one, and none of its old rows."""
+    return _oid(lesson.database, table) == _oid(start_template(lesson), table)
 
 
 def check_database(lesson, expected: tuple[str, ...] | None = None) -> str | None:

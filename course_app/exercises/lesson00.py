@@ -15,8 +15,17 @@ from course_app.history import History
 )
 def current_revision(lesson, answer):
     actual = lesson.version()
+    if actual is None and answer in (None, "", "base"):
+        return "the database is at base: no revision is applied, so `current` prints no revision."
+    if answer is None:
+        raise NotYet(
+            f'the database is at a revision: give its id as a string, like "{actual or "0005"}".'
+        )
     if answer == actual:
-        return f"the database is at {actual}, the newest revision, so `current` also says (head)."
+        head = History(lesson.path).heads == [actual]
+        return f"the database is at {actual}" + (
+            ", the last revision, so `current` also says (head)." if head else "."
+        )
     if answer.lower() in ("head", "heads", "base", "current"):
         raise NotYet(
             f"'{answer}' is a name Alembic understands, not an id. Copy the id that "

@@ -104,9 +104,22 @@ def rows_lost(lesson, rows_before, rows_after):
     return f"{actual} rows before, 0 after: re-creating the table lost every row."
 
 
-def _insert_one(lesson) -> str:
+def _insert_one(lesson) -> list[str]:
+    said = []
+    if "content" not in _posts_columns(lesson):  # the drop / create cell did not run
+        models = lesson.load_models()
+        engine = lesson.engine()
+        try:
+            models.Base.metadata.drop_all(engine)
+            models.Base.metadata.create_all(engine)
+        finally:
+            engine.dispose()
+        said.append("Dropped and made posts again from app/models.py, as the cell above does.")
     lesson.query("INSERT INTO posts (title, content) VALUES ('Again', 'Typed in again')")
-    return "Inserted one post with content: INSERT INTO posts (title, content) VALUES ('Again', 'Typed in again')."
+    return [
+        *said,
+        "Inserted one post with content: INSERT INTO posts (title, content) VALUES ('Again', 'Typed in again').",
+    ]
 
 
 @exercise(
@@ -122,12 +135,17 @@ def insert_with_content(lesson):
         raise NotAttempted("there is no posts table: run the cells above first.")
     if "content" not in _posts_columns(lesson):
         raise NotYet(
-            "posts still has no content column, so no post can have content: run the "
-            "drop_all() / create_all() cell first."
+            "the posts table still has no content column, so no post can have content: run "
+            "the drop_all() / create_all() cell first."
         )
     rows, with_content = lesson.query(
         "SELECT count(*), count(*) FILTER (WHERE coalesce(trim(content), '') <> '') FROM posts"
     )[0]
+    if with_content and "posts" not in lesson.dropped:
+        return (
+            "posts has content and a post uses it. You added the column in place (ALTER TABLE), "
+            "which is what a migration does: Alembic writes and records such changes."
+        )
     if with_content:
         return (
             "the new column works, but only because we threw the old rows away. Alembic fixes that."

@@ -9,7 +9,9 @@ same two checks.
 
 import ast
 import configparser
+import difflib
 import os
+import re
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -38,11 +40,17 @@ config.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"
 
 
 def _template_of(env_py: Path) -> str | None:
-    text = env_py.read_bytes()
-    for template in sorted(TEMPLATES.iterdir()):
-        if (template / "env.py").is_file() and (template / "env.py").read_bytes() == text:
-            return template.name
-    return None
+    """Which of Alembic's templates env.py came from: the closest one, even after edits."""
+    text = env_py.read_text()
+    scores = {
+        template.name: difflib.SequenceMatcher(
+            None, text, (template / "env.py").read_text()
+        ).ratio()
+        for template in sorted(TEMPLATES.iterdir())
+        if (template / "env.py").is_file()
+    }
+    best = max(scores, key=scores.get) if scores else None
+    return best if best and scores[best] > 0.6 else None
 
 
 def _init(lesson) -> list[str]:
@@ -108,7 +116,7 @@ def init(lesson):
                 f"%alembic init alembic again."
             )
     template = _template_of(lesson.path / "alembic" / "env.py")
-    if template not in (None, "generic"):
+    if template not in (None, "generic", "pyproject"):
         raise NotYet(
             f"alembic/env.py comes from the {template} template; this project needs the generic "
             f"one (a plain, synchronous engine). Delete alembic/ and alembic.ini, then run "
@@ -153,26 +161,63 @@ def _tables(metadata) -> dict[str, list[str]] | None:
     return {n: sorted(c.name for c in t.columns) for m in parts for n, t in m.tables.items()}
 
 
+def _assigned_at(source: str, name: str) -> list[int]:
+    """Lines where env.py assigns ``name`` something else than None."""
+    return [
+        node.lineno
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
+        and not (isinstance(node.value, ast.Constant) and node.value.value is None)
+    ]
+
+
+@contextmanager
+def _pointed_elsewhere(lesson, url, ini_too: bool = False):
+    """A copy of the workspace whose .env (and, with ``ini_too``, alembic.ini) names
+    another database: what does env.py do there?"""
+    with tempfile.TemporaryDirectory(prefix="course-env-") as folder:
+        copy = Path(folder) / lesson.path.name
+        shutil.copytree(lesson.path, copy, ignore=shutil.ignore_patterns("__pycache__"))
+        rendered = url.render_as_string(hide_password=False)
+        (copy / ".env").write_text(f"APP_DATABASE_URL={rendered}\n")
+        os.chmod(copy / ".env", 0o600)
+        if ini_too and (copy / "alembic.ini").exists():
+            ini = (copy / "alembic.ini").read_text()
+            ini = re.sub(
+                r"(?m)^sqlalchemy\.url\s*=.*$",
+                lambda _: "sqlalchemy.url = " + rendered.replace("%", "%%"),
+                ini,
+            )
+            (copy / "alembic.ini").write_text(ini)
+        saved = os.environ.pop("APP_DATABASE_URL", None)
+        try:
+            yield copy
+        finally:
+            if saved is not None:
+                os.environ["APP_DATABASE_URL"] = saved
+
+
 def check_metadata(lesson) -> str:
-    """target_metadata, as env.py really passes it to context.configure(), holds the models."""
+    """target_metadata, as env.py really passes it to context.configure() when it connects
+    (as autogenerate does), holds the models' tables."""
     source = _env_source(lesson)
-    ran, calls = env_calls(lesson, "upgrade", "head", "--sql")
-    if not calls:
+    with (
+        Trial(lesson, suffix="env") as trial,
+        _pointed_elsewhere(lesson, database.url_for(trial.name), ini_too=True) as copy,
+    ):
+        ran, calls = env_calls(lesson, "current", cwd=copy)
+    online = [c for c in calls if c.get("connection") is not None]
+    if not online:
         raise NotYet(f"env.py stops before it calls context.configure(): {ran.said}")
-    metadata = calls[0].get("target_metadata")
+    metadata = online[0].get("target_metadata")
     if metadata is None:
-        set_at = [
-            node.lineno
-            for node in ast.walk(ast.parse(source))
-            if isinstance(node, ast.Assign)
-            and any(isinstance(t, ast.Name) and t.id == "target_metadata" for t in node.targets)
-            and not (isinstance(node.value, ast.Constant) and node.value.value is None)
-        ]
+        set_at = _assigned_at(source, "target_metadata")
         if set_at:
             raise NotYet(
-                f"alembic/env.py, line {set_at[-1]} sets target_metadata, but Alembic has already "
-                f"run by then (it runs at line {_line_of(source, 'is_offline_mode()')}): move it up, "
-                f"to where `target_metadata = None` was."
+                f"alembic/env.py, line {set_at[-1]} sets target_metadata, but not where Alembic "
+                f"reads it when it connects (too late, or only for offline runs): put it where "
+                f"`target_metadata = None` was."
             )
         raise NotAttempted("target_metadata is still None in alembic/env.py.")
     seen = _tables(metadata)
@@ -201,22 +246,16 @@ def check_metadata(lesson) -> str:
     return "autogenerate and `alembic check` can now compare the database with your models."
 
 
-@contextmanager
-def _pointed_elsewhere(lesson, url):
-    """A copy of the workspace whose .env names another database: where does env.py go?"""
-    with tempfile.TemporaryDirectory(prefix="course-env-") as folder:
-        copy = Path(folder) / lesson.path.name
-        shutil.copytree(lesson.path, copy, ignore=shutil.ignore_patterns("__pycache__"))
-        (copy / ".env").write_text(
-            f"APP_DATABASE_URL={url.render_as_string(hide_password=False)}\n"
-        )
-        os.chmod(copy / ".env", 0o600)
-        saved = os.environ.pop("APP_DATABASE_URL", None)
-        try:
-            yield copy
-        finally:
-            if saved is not None:
-                os.environ["APP_DATABASE_URL"] = saved
+def _ini_url(ini: Path) -> tuple[str, int]:
+    """alembic.ini's sqlalchemy.url as ConfigParser reads it, and its line."""
+    parser = configparser.ConfigParser()
+    try:
+        parser.read(ini)
+        value = parser.get("alembic", "sqlalchemy.url", raw=True, fallback="")
+    except configparser.Error:
+        value = ""
+    line = _line_of(ini.read_text(), "sqlalchemy.url") or 0
+    return value.strip(), line
 
 
 def check_url(lesson) -> str:
@@ -225,21 +264,25 @@ def check_url(lesson) -> str:
     if not ini.exists():
         raise NotAttempted("there is no alembic.ini: run %alembic init alembic first.")
     source = _env_source(lesson)
-    hard_coded = _line_of(
-        ini.read_text(), "sqlalchemy.url = postgresql", "sqlalchemy.url=postgresql"
-    )
-    if hard_coded:
+    value, line = _ini_url(ini)
+    if value and not value.startswith("driver://"):
         raise NotYet(
-            f"alembic.ini, line {hard_coded} holds a real database URL: a password in a file you "
+            f"alembic.ini, line {line} holds a real database URL: a password in a file you "
             f"commit. Put back the placeholder (driver://user:pass@localhost/dbname) and set the "
             f"URL in env.py."
         )
+    sets_url = "set_main_option" in source or "settings" in source
     with (
         Trial(lesson, suffix="env") as trial,
         _pointed_elsewhere(lesson, database.url_for(trial.name)) as copy,
     ):
         ran, calls = env_calls(lesson, "current", cwd=copy)
         if ran.status != 0:
+            if "placeholder URL" in ran.said and sets_url:
+                raise NotYet(
+                    "env.py sets the URL, but not before Alembic connects (too late, or only for "
+                    "offline runs): set it right after `config = context.config`."
+                )
             if "placeholder URL" in ran.said:
                 raise NotAttempted(
                     "env.py still uses alembic.ini's placeholder URL (driver://...): set "

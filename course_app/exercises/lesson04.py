@@ -15,6 +15,7 @@ from course_app.exercises.checks import (
     explain_differences,
     lesson_schema,
     revision_file,
+    same_table,
     stage_models_schema,
     start_template,
 )
@@ -43,7 +44,7 @@ def _content_filled(trial) -> None:
         'content = \'\' ..."), then op.alter_column("posts", "content", nullable=False).',
     ],
     reference="0002",
-    apply=lambda lesson: put_reference(lesson, "0002", HISTORY),
+    apply=lambda lesson: put_reference(lesson, "0002", HISTORY, keep_if=add_post_columns.passes),
 )
 def add_post_columns(lesson):
     revision_file(lesson, "0002", "add post columns")
@@ -60,7 +61,7 @@ def add_post_columns(lesson):
         'created_at with server_default=sa.text("now()").',
     ],
     reference="0003",
-    apply=lambda lesson: put_reference(lesson, "0003", HISTORY),
+    apply=lambda lesson: put_reference(lesson, "0003", HISTORY, keep_if=create_users.passes),
     after=(add_post_columns,),
 )
 def create_users(lesson):
@@ -77,7 +78,7 @@ def create_users(lesson):
         "then the column.",
     ],
     reference="0004",
-    apply=lambda lesson: put_reference(lesson, "0004", HISTORY),
+    apply=lambda lesson: put_reference(lesson, "0004", HISTORY, keep_if=owner_foreign_key.passes),
     after=(create_users,),
 )
 def owner_foreign_key(lesson):
@@ -86,33 +87,34 @@ def owner_foreign_key(lesson):
     return "owner_id references users.id, ON DELETE CASCADE, under a name we chose."
 
 
-def _posts_oid(name: str) -> int | None:
-    engine = database.engine(name)
-    try:
-        with engine.connect() as conn:
-            return conn.exec_driver_sql("SELECT to_regclass('posts')::oid").scalar()
-    finally:
-        engine.dispose()
-
-
-def _same_posts_table(lesson) -> bool:
-    """Is posts still the table the lesson started with? A copy of a template keeps its
-    tables' identities (oids); a table dropped and made again (downgrade past 0001 and
-    back) gets a new one, and its rows are gone."""
-    return _posts_oid(lesson.database) == _posts_oid(start_template(lesson))
+def _lost_posts(lesson) -> list[int]:
+    """Ids the posts table handed out that are no longer there: rows a migration deleted."""
+    issued = lesson.query(
+        "SELECT coalesce(last_value, 0) FROM pg_sequences "
+        "WHERE schemaname = current_schema() AND sequencename = 'posts_id_seq'"
+    )
+    ids = {row[0] for row in lesson.query("SELECT id FROM posts")}
+    return [i for i in range(1, (issued[0][0] or 0) + 1 if issued else 1) if i not in ids]
 
 
 def _to_head_with_rows(lesson) -> list[str]:
+    """The database at head with the rows the lesson started with: if a migration lost
+    them (a table dropped and made again, a DELETE), start again from the lesson's start."""
     said = []
-    if not _same_posts_table(lesson):
+    if not same_table(lesson, "posts"):
+        lost = "posts had been dropped and made again"
+    elif "posts" in lesson.tables() and _lost_posts(lesson):
+        lost = "rows of posts had been deleted"
+    else:
+        lost = ""
+    if lost:
         kept = save_database(lesson)
         database.recreate(lesson.database, template=start_template(lesson))
         for statement in ROWS:
             lesson.query(statement)
         said.append(
-            f"posts had been dropped and made again, so its first rows were gone: the database "
-            f"starts again from the lesson's start, with its two posts (the old one is kept as "
-            f"database {kept})."
+            f"{lost.capitalize()}, so the database starts again from the lesson's start, with its "
+            f"two posts (the old one is kept as database {kept})."
         )
     return said + bring_database_to(lesson, "0004", HISTORY)
 
@@ -142,11 +144,18 @@ def at_head(lesson):
             "fail: "
             + explain_differences(models, lesson_schema(lesson), "the models", "in the database")
         )
-    if not _same_posts_table(lesson):
+    if not same_table(lesson, "posts"):
         raise NotYet(
             "the posts table was dropped and made again on the way (a downgrade past 0001?), so the rows "
             "it held are gone: migrations keep rows only going forward. Run the lesson's first "
             "cell to start over, or apply() to put the start's posts back."
+        )
+    lost = _lost_posts(lesson)
+    if lost:
+        raise NotYet(
+            f"{len(lost)} of the posts written since the lesson started are gone (ids "
+            f"{', '.join(map(str, lost[:5]))}): a migration deleted them (a DELETE in an upgrade?). "
+            f"apply() puts the start's posts back."
         )
     rows = lesson.query("SELECT count(*) FROM posts")[0][0]
     return f"the database is at head, its tables match the revisions, and the {rows} posts from the start are still there."

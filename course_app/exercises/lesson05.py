@@ -5,7 +5,7 @@ Where the database is, is judged by its tables as well as by ``alembic_version``
 """
 
 from course_app.exercises import NotAttempted, NotYet, count, exercise, names
-from course_app.exercises.checks import check_database, check_history
+from course_app.exercises.checks import check_database, check_history, same_table
 from course_app.exercises.repair import bring_database_to
 
 HISTORY = ("0001", "0002", "0003", "0004")
@@ -62,6 +62,11 @@ def _at_base(lesson) -> list[str]:
         raise NotAttempted(
             f"the database is at {lesson.version()}: run %alembic downgrade base first."
         )
+    if "alembic_version" not in lesson.tables():
+        raise NotYet(
+            "there is no alembic_version table: Alembic keeps it even at base, and it was dropped "
+            "by hand. Run %alembic stamp base to make it again."
+        )
     check_database(lesson, HISTORY)
     return lesson.tables()
 
@@ -84,9 +89,17 @@ def tables_after_base(lesson, answer):
         raise NotYet("downgrade base ran 0001's downgrade() too, and it drops posts.")
     if not answer:
         raise NotYet("one table is left: Alembic keeps its own bookkeeping table, even at base.")
+    if len(set(answer)) < len(answer):
+        raise NotYet("one name is in your list twice: each table once.")
     raise NotYet(
         f"the database does not hold {', '.join(sorted(answer))}: look with lesson.tables()."
     )
+
+
+def _round_trip(lesson) -> list[str]:
+    """Up to 0004 by way of base, as the exercise asks (the rows are lost on the way)."""
+    said = [] if not same_table(lesson, "posts") else bring_database_to(lesson, None, HISTORY)
+    return said + bring_database_to(lesson, "0004", HISTORY)
 
 
 def _posts_now(lesson) -> int:
@@ -96,6 +109,11 @@ def _posts_now(lesson) -> int:
             f"then %alembic upgrade head."
         )
     check_database(lesson, HISTORY)
+    if same_table(lesson, "posts"):
+        raise NotAttempted(
+            "posts is still the table the lesson started with: the database never went down to "
+            "base. Run %alembic downgrade base, then %alembic upgrade +1 and %alembic upgrade head."
+        )
     return lesson.query("SELECT count(*) FROM posts")[0][0]
 
 
@@ -105,7 +123,7 @@ def _posts_now(lesson) -> int:
         "Count: lesson.query('SELECT count(*) FROM posts'). Did the upgrade bring the rows back?",
     ],
     solution="%alembic upgrade +1\n%alembic upgrade head\nrows_after_round_trip = 0",
-    apply=lambda lesson: bring_database_to(lesson, "0004", HISTORY),
+    apply=lambda lesson: _round_trip(lesson),
     answer=_posts_now,
     read=(count,),
 )

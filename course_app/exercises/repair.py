@@ -45,32 +45,30 @@ def write_file(lesson, relative: str, content: str) -> list[str]:
     return [f"Wrote {relative}." + (f" {saved}" if saved else "")]
 
 
-def put_reference(lesson, revision: str, expected: tuple[str, ...] | None) -> list[str]:
-    """Put the reference revision in place; strays and the learner's own version aside."""
+def put_reference(
+    lesson, revision: str, expected: tuple[str, ...] | None, keep_if=None
+) -> list[str]:
+    """Move strays aside; then, unless the learner's own revision checks out without them
+    (``keep_if``), put the reference revision in its place (theirs is kept aside too)."""
     history = History(lesson.path)
-    reference = reference_file(revision)
-    aside = [
+    strays = [
         s.path
         for s in history.scripts
-        if s.syntax_error
-        or s.id is None
-        or (expected and s.id not in expected)
-        or (s.id == revision and s.path.read_bytes() != reference.read_bytes())
+        if s.syntax_error or s.id is None or (expected and s.id not in expected)
     ]
-    said = []
-    mine = history.by_id.get(revision)
-    if mine is not None and mine.path in aside:
+    said = [save_files(lesson, strays)] if strays else []
+    mine = History(lesson.path).by_id.get(revision)
+    if mine is not None and keep_if is not None and keep_if():
+        return [*said, f"Kept your {mine.name}: it checks out as it is."]
+    reference = reference_file(revision)
+    if mine is not None and mine.path.read_bytes() != reference.read_bytes():
         said += _undo_own_upgrade(lesson, revision, expected)
-    if (lesson.versions / reference.name).exists() and not aside:
-        return [f"alembic/versions/{reference.name} is the reference revision already."]
-    moved = save_files(lesson, aside)
+        said.append(save_files(lesson, [mine.path]))
+    elif mine is not None:
+        return [*said, f"alembic/versions/{reference.name} is the reference revision already."]
     lesson.versions.mkdir(parents=True, exist_ok=True)
     shutil.copy(reference, lesson.versions / reference.name)
-    said.insert(
-        0,
-        f"Wrote the reference revision to alembic/versions/{reference.name}."
-        + (f" {moved}" if moved else ""),
-    )
+    said.insert(0, f"Wrote the reference revision to alembic/versions/{reference.name}.")
     return said + repair_database(lesson, expected)
 
 

@@ -24,6 +24,8 @@ CASES = [
     right(E, "as current prints it", lambda lesson: None, "0005 (head)"),
     right(E, "with spaces", lambda lesson: None, " 0005 "),
     right(E, "after a downgrade, the real revision", alembic("downgrade", "-1"), "0004"),
+    right(E, "at base, no revision", alembic("downgrade", "base"), None),
+    wrong(E, "None while it is at a revision", lambda lesson: None, None, names='"0005"'),
     reference(E, lambda lesson: None, "0005"),
 ]
 

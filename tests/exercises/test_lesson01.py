@@ -45,6 +45,13 @@ def prepare(exercise):
     return lesson
 
 
+def added_in_place(lesson):
+    """The learner skipped the drop cell and altered the table: a migration by hand."""
+    lesson = prepare(ex.columns_after)
+    lesson.query("ALTER TABLE posts ADD COLUMN content varchar")
+    lesson.query("INSERT INTO posts (title, content) VALUES ('x', 'y')")
+
+
 C, R, W = ex.columns_after, ex.rows_lost, ex.insert_with_content
 nothing = lambda lesson: None  # noqa: E731
 CASES = [
@@ -58,6 +65,14 @@ CASES = [
     right(C, "a tuple", nothing, ("id", "title")),
     right(C, "another order", nothing, ["title", "id"]),
     right(C, "asked after the drop", drop_and_create, ["id", "title"]),
+    wrong(
+        C,
+        "the drop cell run twice, the model's columns",
+        steps(drop_and_create, drop_and_create),
+        ["id", "title", "content"],
+        names="never alters",
+    ),
+    right(C, "the drop cell run twice", steps(drop_and_create, drop_and_create), ["id", "title"]),
     reference(C, nothing, ["id", "title"]),
     wrong(R, "rows survive", drop_and_create, 3, 3, names="drops its rows"),
     wrong(R, "nothing before", drop_and_create, 0, 0, names="3 rows"),
@@ -69,6 +84,15 @@ CASES = [
     right(R, "as strings", drop_and_create, "3", "0"),
     right(R, "six rows after the INSERT cell ran twice", steps(INSERT, drop_and_create), 6, 0),
     right(R, "predicted before the drop", nothing, 3, 0),
+    wrong(
+        R,
+        "the drop cell run twice, rows survive",
+        steps(drop_and_create, drop_and_create),
+        0,
+        0,
+        names="3 rows",
+    ),
+    right(R, "the drop cell run twice", steps(drop_and_create, drop_and_create), 3, 0),
     reference(R, drop_and_create, 3, 0),
     wrong(W, "no content given", query("INSERT INTO posts (title) VALUES ('x')"), names="content"),
     wrong(
@@ -94,6 +118,7 @@ CASES = [
         W, "two posts", query("INSERT INTO posts (title, content) VALUES ('a', 'b'), ('c', 'd')")
     ),
     right(W, "content first", query("INSERT INTO posts (content, title) VALUES ('b', 'a')")),
+    right(W, "the column added in place, no drop", added_in_place),
     reference(W, query("INSERT INTO posts (title, content) VALUES ('Again', 'Typed in again')")),
 ]
 

@@ -88,6 +88,21 @@ CASES = [
     wrong(N, "not run", names="alembic init", outcome="not attempted"),
     right(N, "a ./ path", alembic("init", "./alembic")),
     right(N, "a trailing slash", alembic("init", "alembic/")),
+    wrong(
+        N,
+        "the async template, then edited",
+        steps(
+            alembic("init", "-t", "async", "alembic"),
+            edit(
+                GENERIC,
+                (
+                    "target_metadata = None",
+                    "from app.models import Base\n\ntarget_metadata = Base.metadata",
+                ),
+            ),
+        ),
+        names="async",
+    ),
     reference(N, alembic("init", "alembic")),
     wrong(
         M,
@@ -183,6 +198,41 @@ CASES = [
             ),
         ),
     ),
+    wrong(
+        M,
+        "only for offline runs",
+        edit(
+            GENERIC,
+            (
+                "        target_metadata=target_metadata,\n        literal_binds=True,",
+                "        target_metadata=__import__('app.models').models.Base.metadata,\n        literal_binds=True,",
+            ),
+        ),
+        names="target_metadata",
+    ),
+    wrong(
+        M,
+        "inside the offline branch",
+        edit(
+            GENERIC,
+            (
+                "if context.is_offline_mode():\n",
+                "if context.is_offline_mode():\n    from app.models import Base\n\n    target_metadata = Base.metadata\n",
+            ),
+        ),
+        names=r"alembic/env\.py, line \d+",
+    ),
+    right(
+        M,
+        "given straight to the online configure()",
+        edit(
+            GENERIC,
+            (
+                "            connection=connection, target_metadata=target_metadata",
+                "            connection=connection, target_metadata=__import__('app.models').models.Base.metadata",
+            ),
+        ),
+    ),
     reference(M, edit(GENERIC, METADATA)),
     wrong(U, "a URL pasted into env.py", literal_url, names=r"alembic/env\.py, line \d+"),
     wrong(
@@ -268,6 +318,39 @@ CASES = [
                 "config = context.config\nfrom app.config import settings\nconfig.set_section_option(config.config_ini_section, 'sqlalchemy.url', settings.database_url.replace('%', '%%'))\n",
             ),
         ),
+    ),
+    wrong(
+        U,
+        "a URL in alembic.ini, spaced",
+        edit(
+            "alembic.ini",
+            (
+                "sqlalchemy.url = driver://user:pass@localhost/dbname",
+                "sqlalchemy.url=  postgresql://postgres:secret@localhost/blog",
+            ),
+        ),
+        names=r"alembic\.ini, line \d+",
+    ),
+    wrong(
+        U,
+        "a postgres:// URL in alembic.ini",
+        edit(
+            "alembic.ini",
+            (
+                "sqlalchemy.url = driver://user:pass@localhost/dbname",
+                "sqlalchemy.url = postgres://postgres:secret@localhost/blog",
+            ),
+        ),
+        names=r"alembic\.ini, line \d+",
+    ),
+    wrong(
+        U,
+        "set at the end of env.py",
+        lambda lesson: (lesson.path / GENERIC).write_text(
+            (lesson.path / GENERIC).read_text()
+            + "\nfrom app.config import settings\nconfig.set_main_option('sqlalchemy.url', settings.database_url.replace('%', '%%'))\n"
+        ),
+        names="too late",
     ),
     reference(U, edit(GENERIC, SETTINGS)),
 ]

@@ -184,6 +184,31 @@ CASES = [
             ),
         ),
     ),
+    wrong(
+        P,
+        "an extra expression index",
+        revision_with(
+            "0001",
+            (
+                CREATE,
+                CREATE
+                + '\n    op.execute("CREATE INDEX ix_posts_title_lower ON posts (lower(title))")',
+            ),
+        ),
+        names="ix_posts_title_lower",
+    ),
+    wrong(
+        P,
+        "downgrade through the models",
+        revision_with(
+            "0001",
+            (
+                '    op.drop_table("posts")',
+                "    from app.models import Base\n\n    Base.metadata.drop_all(op.get_bind())",
+            ),
+        ),
+        names=r"0001_create_posts_table\.py, line \d+",
+    ),
     reference(P, copy_reference("0001")),
     wrong(D, "what heads says", lambda lesson: None, "0002", names="heads"),
     wrong(D, "head", lambda lesson: None, "head", names="head"),
@@ -219,6 +244,12 @@ CASES = [
     ),
     right(U, "upgrade +1", alembic("upgrade", "+1")),
     right(U, "upgrade 0002", alembic("upgrade", "0002")),
+    wrong(
+        U,
+        "0002 deleted so that 0001 is head",
+        lambda lesson: [p.unlink() for p in lesson.versions.glob("0002_*.py")],
+        names="0002",
+    ),
     reference(U, alembic("upgrade", "head")),
     wrong(
         C,

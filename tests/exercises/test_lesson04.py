@@ -190,6 +190,24 @@ CASES = [
         "CURRENT_TIMESTAMP",
         revision_with("0002", ('sa.text("now()")', 'sa.text("CURRENT_TIMESTAMP")')),
     ),
+    wrong(
+        A,
+        "titles changed on the way",
+        revision_with(
+            "0002",
+            (THREE_STEPS, "    op.execute(\"UPDATE posts SET title = 'x'\")\n" + THREE_STEPS),
+        ),
+        names="posts.title",
+    ),
+    wrong(
+        A,
+        "--rev-id 2 instead of 0002",
+        steps(
+            lambda lesson: [p.unlink() for p in lesson.versions.glob("0002_*.py")],
+            alembic("revision", "-m", "add post columns", "--rev-id", "2"),
+        ),
+        names="--rev-id 2",
+    ),
     reference(A, copy_reference("0002")),
     wrong(
         U,
@@ -296,6 +314,42 @@ CASES = [
             ),
         ),
     ),
+    wrong(
+        U,
+        "a unique index on lower(email) besides",
+        revision_with(
+            "0003",
+            (
+                '        sa.UniqueConstraint("email", name=op.f("uq_users_email")),\n    )',
+                '        sa.UniqueConstraint("email", name=op.f("uq_users_email")),\n    )\n    op.execute("CREATE UNIQUE INDEX ix_users_email_lower ON users (lower(email))")',
+            ),
+        ),
+        names="ix_users_email_lower",
+    ),
+    wrong(
+        U,
+        "a deferrable unique constraint",
+        revision_with(
+            "0003",
+            (
+                'sa.UniqueConstraint("email", name=op.f("uq_users_email"))',
+                'sa.UniqueConstraint("email", name=op.f("uq_users_email"), deferrable=True)',
+            ),
+        ),
+        names="DEFERRABLE",
+    ),
+    wrong(
+        U,
+        "NULLS NOT DISTINCT",
+        revision_with(
+            "0003",
+            (
+                'sa.UniqueConstraint("email", name=op.f("uq_users_email"))',
+                'sa.UniqueConstraint("email", name=op.f("uq_users_email"), postgresql_nulls_not_distinct=True)',
+            ),
+        ),
+        names="NULLS NOT DISTINCT",
+    ),
     reference(U, copy_reference("0003")),
     wrong(
         F,
@@ -393,6 +447,30 @@ CASES = [
             ),
         ),
     ),
+    wrong(
+        F,
+        "ON UPDATE CASCADE too",
+        revision_with(
+            "0004",
+            (
+                '        ondelete="CASCADE",\n',
+                '        ondelete="CASCADE",\n        onupdate="CASCADE",\n',
+            ),
+        ),
+        names="ON UPDATE CASCADE",
+    ),
+    wrong(
+        F,
+        "deferrable",
+        revision_with(
+            "0004",
+            (
+                '        ondelete="CASCADE",\n',
+                '        ondelete="CASCADE",\n        deferrable=True,\n        initially="DEFERRED",\n',
+            ),
+        ),
+        names="DEFERRABLE",
+    ),
     reference(F, copy_reference("0004")),
     wrong(H, "stamp instead of upgrade", alembic("stamp", "0004"), names="stamp"),
     wrong(
@@ -426,6 +504,19 @@ CASES = [
     ),
     right(H, "upgrade +3", alembic("upgrade", "+3")),
     right(H, "upgrade 0004", alembic("upgrade", "0004")),
+    wrong(
+        H,
+        "rows deleted by a revision since fixed",
+        steps(
+            revision_with(
+                "0002", (THREE_STEPS, '    op.execute("DELETE FROM posts")\n' + THREE_STEPS)
+            ),
+            alembic("upgrade", "head"),
+            copy_reference("0002"),
+            alembic("upgrade", "head"),
+        ),
+        names="gone",
+    ),
     reference(H, alembic("upgrade", "head")),
 ]
 

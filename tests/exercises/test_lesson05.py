@@ -44,6 +44,19 @@ def prepare(exercise):
     return lesson
 
 
+def skip_base(lesson):
+    """Down to 0001 and straight back up: the rows never left."""
+    lesson = lessons.start(5)
+    ROWS(lesson)
+    for argv in (
+        ("downgrade", "0003"),
+        ("downgrade", "-2"),
+        ("upgrade", "+1"),
+        ("upgrade", "head"),
+    ):
+        alembic(*argv)(lesson)
+
+
 B, T, A, R = ex.back_to_users, ex.two_steps_down, ex.tables_after_base, ex.rows_after_round_trip
 base_again = steps(alembic("downgrade", "base"))
 CASES = [
@@ -109,6 +122,20 @@ CASES = [
     ),
     right(A, "a tuple", lambda lesson: None, ("alembic_version",)),
     right(A, "a set", lambda lesson: None, {"alembic_version"}),
+    wrong(
+        A,
+        "alembic_version dropped by hand",
+        query("DROP TABLE alembic_version"),
+        [],
+        names="alembic_version",
+    ),
+    wrong(
+        A,
+        "a name twice",
+        lambda lesson: None,
+        ["alembic_version", "alembic_version"],
+        names="twice",
+    ),
     reference(A, lambda lesson: None, ["alembic_version"]),
     wrong(R, "the rows came back", lambda lesson: None, 2, names="empty posts table"),
     wrong(R, "still at base", base_again, 0, names="upgrade", outcome="not attempted"),
@@ -131,6 +158,14 @@ CASES = [
     right(R, "as a string", lambda lesson: None, "0"),
     right(
         R, "a post added since", query("INSERT INTO posts (title, content) VALUES ('new', 'x')"), 1
+    ),
+    wrong(
+        R,
+        "never went down to base",
+        skip_base,
+        2,
+        names="never went down",
+        outcome="not attempted",
     ),
     reference(R, lambda lesson: None, 0),
 ]

@@ -124,6 +124,12 @@ CASES = [
         ),
     ),
     right(V, "after the rename later in the lesson", steps(vote(VOTE), edit(MODELS, RENAME_MODEL))),
+    wrong(
+        V,
+        "the table called vote",
+        vote(VOTE.replace('__tablename__ = "votes"', '__tablename__ = "vote"')),
+        names="vote, not votes",
+    ),
     reference(V, vote(VOTE)),
     wrong(
         G,
@@ -195,6 +201,12 @@ CASES = [
             ),
         ),
     ),
+    wrong(
+        G,
+        "made without --autogenerate",
+        alembic("revision", "-m", "auto-vote", "--rev-id", "0005"),
+        names="without --autogenerate",
+    ),
     reference(G, alembic(*AUTOGEN)),
     wrong(P, "stamp head", alembic("stamp", "head"), names="stamp"),
     wrong(P, "not run", names="upgrade head", outcome="not attempted"),
@@ -216,6 +228,13 @@ CASES = [
     ),
     right(P, "upgrade 0005", alembic("upgrade", "0005")),
     right(P, "upgrade +1", alembic("upgrade", "+1")),
+    wrong(
+        P,
+        "an empty 0006 made before upgrading",
+        steps(alembic("upgrade", "head"), alembic("revision", "-m", "next", "--rev-id", "0006")),
+        names="0006",
+        outcome="not attempted",
+    ),
     reference(P, alembic("upgrade", "head")),
     wrong(R, "drop and add as generated", lambda lesson: None, names="content"),
     wrong(
@@ -294,6 +313,23 @@ CASES = [
                 'op.add_column("posts", sa.Column("content", sa.String(), nullable=True))\nop.execute("UPDATE posts SET content = body")\nop.alter_column("posts", "content", nullable=False)\nop.drop_column("posts", "body")',
             ),
         ),
+    ),
+    wrong(
+        R,
+        "only posts with an owner copied",
+        steps(
+            replace_function(
+                "0006_*.py",
+                "upgrade",
+                'op.add_column("posts", sa.Column("body", sa.String(), nullable=True))\nop.execute("UPDATE posts SET body = content WHERE owner_id IS NOT NULL")\nop.execute("UPDATE posts SET body = \'\' WHERE body IS NULL")\nop.alter_column("posts", "body", nullable=False)\nop.drop_column("posts", "content")',
+            ),
+            replace_function(
+                "0006_*.py",
+                "downgrade",
+                'op.alter_column("posts", "body", new_column_name="content")',
+            ),
+        ),
+        names="posts.body",
     ),
     reference(
         R,

@@ -45,11 +45,9 @@ def test_apply_puts_the_reference_in_place_and_then_it_checks(capsys):
     assert out[0].startswith(
         "Not attempted: alembic/versions/0001_create_posts_table.py still has an empty"
     )
-    assert out[1].startswith(
-        "Wrote the reference revision to alembic/versions/0001_create_posts_table.py."
-    )
-    assert "Moved yours aside to " in out[1]
-    assert out[2].startswith("Correct!")
+    assert out[1] == "Wrote the reference revision to alembic/versions/0001_create_posts_table.py."
+    assert out[2].startswith("Moved yours aside to workspace/.backups/lesson03/")
+    assert out[3].startswith("Correct!")
 
 
 def test_apply_on_a_question_gives_the_answer_and_why_and_marks_it_given(capsys):
