@@ -3,7 +3,8 @@ the solved lessons nbval executes, whose kernels inherit it).
 
 The run gets its own embedded server, data and workspace under a temporary
 folder, so running the tests never resets a lesson a developer has open, and
-it is stopped and removed at the end.
+it is stopped and removed at the end. With pytest-xdist each worker gets its
+own: two workers never start the same lesson on the same server.
 """
 
 import os
@@ -11,7 +12,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-_RUN_DIR = Path(tempfile.mkdtemp(prefix="course-tests-"))
+_RUN_DIR = Path(
+    tempfile.mkdtemp(prefix=f"course-tests-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
+)
 
 
 def pytest_configure(config):
@@ -31,6 +34,6 @@ def pytest_unconfigure(config):
 
     get_settings.cache_clear()
     try:
-        server.stop()
+        server.remove()  # as root its data lives outside _RUN_DIR, under /var/lib/alembic-course
     finally:
         shutil.rmtree(_RUN_DIR, ignore_errors=True)

@@ -13,14 +13,17 @@
   included (``compare_type``).
 * A caller that brings its own engine (pytest-alembic, the course's lesson
   builder) passes it in ``config.attributes["connection"]``.
+* The course's own errors (a server that cannot be reached, a bad DATABASE_URL)
+  become Alembic's ``CommandError``: one ``FAILED:`` line, not a traceback.
 """
 
 from logging.config import fileConfig
 
-from alembic import context
+from alembic import context, util
 from sqlalchemy import engine_from_config, pool
 
 from course_app import database
+from course_app.errors import CourseError
 from course_app.models import Base
 
 config = context.config
@@ -33,13 +36,16 @@ target_metadata = Base.metadata
 
 
 def get_url():
-    return database.ensure("alembic_course_app")
+    try:
+        return database.ensure("alembic_course_app")
+    except CourseError as exc:
+        raise util.CommandError(str(exc)) from None
 
 
 def run_migrations_offline() -> None:
     """`alembic upgrade --sql`: print the SQL instead of running it."""
     context.configure(
-        url=database.url_for("alembic_course_app"),
+        url=get_url(),
         target_metadata=target_metadata,
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},

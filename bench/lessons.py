@@ -67,10 +67,8 @@ def main() -> None:
             fresh_folder(i)
             figures["server cold start"].append(timed(server.start))
             server.stop()
-            server._forget(server.data_dir())
             figures["server warm start"].append(timed(server.start))
-            server.stop()
-            server._forget(server.data_dir())
+            server.remove()
             fresh_folder(runs + i)
             figures["first lesson start (cold server)"].append(timed(lambda: lessons.start(4)))
             figures["second lesson start (warm)"].append(timed(lambda: lessons.start(5)))
@@ -94,8 +92,7 @@ def main() -> None:
                     )
                 )
             )
-            server.stop()
-            server._forget(server.data_dir())
+            server.remove()
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

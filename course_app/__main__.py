@@ -29,6 +29,7 @@ def cmd_server(action: str) -> None:
     if action == "start":
         server.start()
         print(f"Embedded PostgreSQL running, data in {server.data_dir()}")
+        _where()
     elif action == "stop":
         print(
             "Embedded PostgreSQL stopped."
@@ -37,10 +38,29 @@ def cmd_server(action: str) -> None:
         )
     elif action == "status":
         info = server.status()
-        state = f"running (pid {info['pid']})" if info["running"] else "not running"
+        if info["running"]:
+            state = f"running (pid {info['pid']})"
+        elif info["busy"]:
+            state = f"running (pid {info['pid']}) but not answering: busy, left running"
+        else:
+            state = "not running"
         print(f"Embedded PostgreSQL {state}, data in {info['data_dir']}")
+        _where()
     elif action == "url":
         print(database.masked(database.server_url()))
+
+
+def _where() -> None:
+    """Where the private parts are: the socket folder, and as root, the server's user."""
+    info = server.status()
+    print(
+        f"  socket in {info['socket_dir']} (only its owner may enter); password in {server.layout().password_file}"
+    )
+    if info["user"] != "you":
+        print(
+            f"  running as root: PostgreSQL runs as the user {info['user']}, with its data under "
+            f"{server.ROOT_HOME}"
+        )
 
 
 def cmd_reset(number: int) -> None:
@@ -107,6 +127,13 @@ def cmd_doctor() -> int:
         report(True, f"{where} answers: PostgreSQL {database.check_connection()}")
     except CourseError as exc:
         report(False, f"{where} does not answer", str(exc))
+    else:
+        try:  # the course creates its databases: try it now, before a lesson does
+            database.recreate(f"{database.PREFIX}doctor_check")
+            database.drop(f"{database.PREFIX}doctor_check")
+            report(True, f"{where} lets the course create its databases")
+        except CourseError as exc:
+            report(False, f"{where} does not let the course create databases", str(exc))
     print("Everything is ready." if not problems else f"{problems} thing(s) to fix.")
     return 1 if problems else 0
 

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from course_app import server
@@ -36,14 +36,33 @@ def masked(url: URL) -> str:
 _embedded: URL | None = None  # the embedded server's URL, once started by this process
 
 
-def redact(message: str) -> str:
-    """Mask the configured password wherever it appears in a message, raw or URL-encoded."""
+def secret_forms(password: str) -> set[str]:
+    """Every way a password can appear in text: raw, percent-encoded (with or without
+    '/' kept), '+' for a space, and as SQLAlchemy writes it inside a URL."""
     from urllib.parse import quote, quote_plus
 
-    url = get_settings().server_url()
-    password = url.password if url is not None else None
-    if password:
-        for form in {password, quote(password, safe=""), quote_plus(password)}:
+    in_url = URL.create("x", username="u", password=password, host="h").render_as_string(False)
+    forms = {
+        password,
+        quote(password, safe=""),
+        quote(password),
+        quote_plus(password),
+        quote_plus(password, safe="/"),
+        in_url.split("u:", 1)[1].rsplit("@h", 1)[0],
+    }
+    return {form for form in forms if form}
+
+
+def redact(message: str) -> str:
+    """Mask the course's passwords (yours and the embedded server's) in any form."""
+    passwords = []
+    try:
+        url = get_settings().server_url()
+        passwords.append(url.password if url is not None else server.password())
+    except CourseError:
+        pass
+    for password in filter(None, passwords):
+        for form in sorted(secret_forms(password), key=len, reverse=True):
             message = message.replace(form, "***")
     return message
 
@@ -76,11 +95,26 @@ def _checked(name: str) -> str:
 def explain(exc: Exception, url: URL) -> CourseError:
     """Turn a driver error into a sentence a learner can act on (no password)."""
     message = str(getattr(exc, "orig", exc) or exc)
-    where = f"{url.host or 'the embedded server'}" + (f":{url.port}" if url.port else "")
+    embedded = get_settings().uses_embedded_server
+    where = (
+        "the embedded server" if embedded else f"{url.host}" + (f":{url.port}" if url.port else "")
+    )
+    if "too many clients" in message or "remaining connection slots" in message:
+        return CourseError(
+            f"PostgreSQL at {where} has all its connections in use: close notebooks you no "
+            f"longer need (their kernels hold connections), then run the cell again."
+        )
+    if "timeout expired" in message:
+        return CourseError(
+            f"PostgreSQL at {where} did not answer within 5 s: is it a PostgreSQL server, and "
+            f"is it running? Check the host and port"
+            + ("." if embedded else ", or unset DATABASE_URL to use the embedded server.")
+        )
     if "password authentication failed" in message or "no password supplied" in message:
         return CourseError(
             f"PostgreSQL at {where} refused the password for user {url.username!r}. "
-            f"Check DATABASE_PASSWORD, or the password in DATABASE_URL (URL-encoded: @ is %40)."
+            f"Check DATABASE_PASSWORD, or the password in DATABASE_URL (URL-encoded there: @ is "
+            f"%40, % is %25)."
         )
     if re.search(r'database ".*" does not exist', message):
         return CourseError(
@@ -93,10 +127,12 @@ def explain(exc: Exception, url: URL) -> CourseError:
             f"PostgreSQL at {where} has no user {url.username!r}. Check DATABASE_USERNAME "
             f"or the user in DATABASE_URL."
         )
-    if any(
-        s in message
-        for s in ("Connection refused", "could not translate host", "timeout expired", "No route")
-    ):
+    if any(s in message for s in ("Connection refused", "could not translate host", "No route")):
+        if embedded:
+            return CourseError(
+                "Cannot reach the embedded server: run `python -m course_app server status` in "
+                "a terminal, then `python -m course_app server start`."
+            )
         return CourseError(
             f"Cannot reach PostgreSQL at {where}. Is the server running, and are the host "
             f"and port right? Or unset DATABASE_URL to use the embedded server."
@@ -104,32 +140,41 @@ def explain(exc: Exception, url: URL) -> CourseError:
     if "permission denied to create database" in message:
         return CourseError(
             f"User {url.username!r} may not create databases on {where}; the course needs "
-            f"that (ALTER ROLE {url.username} CREATEDB), or unset DATABASE_URL."
+            f"that: as an admin, run ALTER ROLE {url.username} CREATEDB (or unset DATABASE_URL)."
         )
     first_line = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
     return CourseError(f"PostgreSQL at {where} said: {first_line}")
 
 
+def _engine(url: URL, **options) -> Engine:
+    """An engine without a pool (a lesson reset may drop its database under it). On the
+    embedded server it starts the server again if it stopped or died since: the next
+    cell a learner runs after a crash simply works."""
+    made = create_engine(url, poolclass=NullPool, **options)
+    if get_settings().uses_embedded_server:
+
+        @event.listens_for(made, "do_connect")
+        def _connect(dialect, record, cargs, cparams):
+            try:
+                return dialect.dbapi.connect(*cargs, **cparams)
+            except dialect.dbapi.OperationalError as exc:
+                if "too many clients" in str(exc) or "password authentication" in str(exc):
+                    raise
+                server.start()
+                return dialect.dbapi.connect(*cargs, **cparams)
+
+    return made
+
+
 @cache
 def _admin_engine(url: URL) -> Engine:
-    return create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    return _engine(url, isolation_level="AUTOCOMMIT")
 
 
 def _admin(statement: str, **params):
-    global _embedded
     url = server_url()
     try:
         return _run_admin(url, statement, params)
-    except OperationalError as exc:
-        if url is not _embedded:
-            raise explain(exc, url) from None
-        # The embedded server died (stopped, killed, rebooted): start it and retry once.
-        _embedded = None
-        url = server_url()
-        try:
-            return _run_admin(url, statement, params)
-        except DBAPIError as exc:
-            raise explain(exc, url) from None
     except DBAPIError as exc:
         raise explain(exc, url) from None
 
@@ -198,4 +243,4 @@ def ensure(name: str) -> URL:
 def engine(name: str) -> Engine:
     """An engine on one of the course's databases. No pool: a lesson reset may
     drop the database under it, and the next use should simply reconnect."""
-    return create_engine(url_for(name), poolclass=NullPool)
+    return _engine(url_for(name))

@@ -19,6 +19,7 @@ added there is first copied to ``workspace/.backups/lessonNN/<date>/`` (see ``ba
 """
 
 import hashlib
+import os
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from course_app.errors import CourseError
 from course_app.settings import PROJECT_ROOT, get_settings
 
 REFERENCE_DIR = PROJECT_ROOT / "alembic"
+SCRATCH = re.compile(r"_(check|decoy|env)_\d+")  # a check's scratch copy: <lesson>_check_<pid>
 STARTER = Path(__file__).resolve().parent / "starter"
 MODELS = Path(__file__).resolve().parent / "models.py"
 
@@ -306,7 +308,12 @@ def _write_workspace(path: Path, stage: Stage, url: str) -> Path | None:
     for name, content in files.items():
         target = path / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
+        # .env holds the database password: only its owner may read it, from the start.
+        descriptor = os.open(
+            target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if name == ".env" else 0o644
+        )
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(content)
     if stage.alembic:
         (path / "alembic" / "versions").mkdir(exist_ok=True)
     return backup
@@ -331,9 +338,15 @@ def start(number: int) -> Lesson:
         )
     stage = STAGES[number]
     name = f"{database.PREFIX}lesson{number:02d}"
-    database.recreate(name, template=ensure_template(stage.revision))
-    url = database.url_for(name).render_as_string(hide_password=False)
-    path = workspace_path(number)
-    backup = _write_workspace(path, stage, url)
+    template = ensure_template(stage.revision)
+    # Two kernels starting the same lesson at once take turns; both end in its start state.
+    with database.lock(f"lesson{number:02d}"):
+        database.recreate(name, template=template)
+        for scratch in database.course_databases():  # left by a check that was interrupted
+            if SCRATCH.fullmatch(scratch.removeprefix(name)):
+                database.drop(scratch)
+        url = database.url_for(name).render_as_string(hide_password=False)
+        path = workspace_path(number)
+        backup = _write_workspace(path, stage, url)
     _current = Lesson(number, path, name, backup=backup)
     return _current
