@@ -2,6 +2,7 @@
 
     python -m course_app server start|stop|status|url
     python -m course_app reset LESSON      # give a lesson a fresh start
+    python -m course_app open              # JupyterLab on the course, at lesson 0
     python -m course_app doctor            # is this machine ready? what to fix
     python -m course_app notebooks run [N ...] | copies [--check]   # for instructors
 
@@ -11,6 +12,8 @@ exit status is 1.
 
 import argparse
 import importlib.metadata
+import os
+import subprocess
 import sys
 import tempfile
 
@@ -70,12 +73,35 @@ def cmd_reset(number: int) -> None:
     )
 
 
-def _pins() -> dict[str, str]:
-    """name -> pinned version, for this Python (requirements.txt has markers)."""
+def cmd_open(extra: list[str]) -> int:
+    """JupyterLab on the course, opening lesson 0 (the project folder is its root, so the
+    workspace/ folder is there in its file browser too)."""
+    from course_app import notebooks
+
+    for path in sorted(notebooks.LEARNER.glob("*.ipynb")):
+        notebooks.fit_to_this_python(path)
+    command = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        f"--ServerApp.root_dir={PROJECT_ROOT}",
+        "--LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb",
+    ]
+    if os.geteuid() == 0:  # a container: Jupyter refuses root without it
+        command.append("--allow-root")
+    try:
+        return subprocess.call(command + extra)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _pins(file: str = "requirements.txt") -> dict[str, str]:
+    """name -> pinned version, for this Python (the files have markers)."""
     from packaging.requirements import InvalidRequirement, Requirement
 
     pins = {}
-    for line in (PROJECT_ROOT / "requirements.txt").read_text().splitlines():
+    for line in (PROJECT_ROOT / file).read_text().splitlines():
         try:
             requirement = Requirement(line.split("#")[0].strip())
         except InvalidRequirement:
@@ -84,6 +110,13 @@ def _pins() -> dict[str, str]:
         if pinned and (requirement.marker is None or requirement.marker.evaluate()):
             pins[requirement.name] = pinned[0]
     return pins
+
+
+def _installed(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def cmd_doctor() -> int:
@@ -110,6 +143,19 @@ def cmd_doctor() -> int:
             f"{name} {installed or 'missing'} (pinned {pinned})",
             "Run: python -m pip install -r requirements.txt",
         )
+    tools = {
+        name: pin for name, pin in _pins("requirements-dev.txt").items() if name not in _pins()
+    }
+    missing = [n for n in tools if _installed(n) != tools[n]]
+    print(
+        "[ok] tests and site tools "
+        + (
+            "installed"
+            if not missing
+            else f"not installed ({len(missing)} of {len(tools)}): only "
+            "needed to run the tests or build the site (requirements-dev.txt)"
+        )
+    )
     settings = get_settings()
     for folder in (settings.workspace_dir, settings.course_data_dir):
         try:
@@ -180,6 +226,10 @@ def main(argv: list[str] | None = None) -> int:
     reset_parser = commands.add_parser("reset", help="give a lesson a fresh start")
     reset_parser.add_argument("lesson", type=int)
     commands.add_parser("doctor", help="check this machine and say what to fix")
+    open_parser = commands.add_parser("open", help="open the course in JupyterLab, at lesson 0")
+    open_parser.add_argument(
+        "jupyter", nargs=argparse.REMAINDER, help="more options for jupyter lab"
+    )
     notebooks_parser = commands.add_parser(
         "notebooks", help="run solved lessons, make learner copies"
     )
@@ -197,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd_reset(args.lesson)
         elif args.command == "doctor":
             return cmd_doctor()
+        elif args.command == "open":
+            return cmd_open(args.jupyter)
         elif args.command == "notebooks":
             return cmd_notebooks(args.action, args.lessons, args.check, args.force)
     except CourseError as exc:

@@ -20,7 +20,9 @@ and a copy that differs from it is kept unless ``--force`` (which saves it to
 import hashlib
 import json
 import os
+import platform
 import re
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -71,8 +73,39 @@ def check_markers(source: str, where: str) -> None:
         raise ValueError(f"{where}, line {opened}: ### BEGIN SOLUTION has no ### END SOLUTION.")
 
 
+# What JupyterLab writes when it opens a notebook with the ipykernel kernel: a notebook
+# that says anything else opens "modified", and asks to be saved when closed untouched.
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+
+
+def fit_to_this_python(path: Path) -> bool:
+    """Make a learner copy's kernel metadata what JupyterLab will write on this Python
+    (the kernelspec, and language_info's version), so an untouched lesson stays untouched.
+    Returns whether the file changed."""
+    notebook = nbformat.read(path, as_version=4)
+    info = notebook.metadata.setdefault("language_info", {})
+    version = platform.python_version()
+    if notebook.metadata.get("kernelspec") == KERNELSPEC and info.get("version") == version:
+        return False
+    notebook.metadata["kernelspec"] = dict(KERNELSPEC)
+    info.update(LANGUAGE_INFO, version=version)
+    path.write_text(nbformat.writes(notebook) + "\n")
+    return True
+
+
+LANGUAGE_INFO = {
+    "codemirror_mode": {"name": "ipython", "version": 3},
+    "file_extension": ".py",
+    "mimetype": "text/x-python",
+    "name": "python",
+    "nbconvert_exporter": "python",
+    "pygments_lexer": "ipython3",
+}
+
+
 def learner_copy(solved: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
     copy = nbformat.from_dict(solved)
+    copy.metadata["kernelspec"] = dict(KERNELSPEC)
     for number, cell in enumerate(copy.cells):
         if cell.cell_type != "code":
             continue
@@ -86,7 +119,11 @@ def learner_copy(solved: nbformat.NotebookNode, name: str = "notebook") -> nbfor
 
 
 def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+    """What a copy holds, its Python version aside (``course_app open`` fits that to the
+    learner's Python, and that is no edit of theirs)."""
+    notebook = json.loads(text)
+    notebook.get("metadata", {}).get("language_info", {}).pop("version", None)
+    return hashlib.sha256(json.dumps(notebook, sort_keys=True).encode()).hexdigest()
 
 
 def write_copies(check: bool = False, force: bool = False) -> tuple[list[str], list[str]]:
@@ -125,9 +162,9 @@ def write_copies(check: bool = False, force: bool = False) -> tuple[list[str], l
     return stale, edited
 
 
-def tidy(text: str) -> str:
+def tidy(text: str, workspace: Path | None = None) -> str:
     """Outputs name the workspace as `workspace/`, not this machine's absolute path."""
-    return text.replace(str(get_settings().workspace_dir), "workspace")
+    return text.replace(str(workspace or get_settings().workspace_dir), "workspace")
 
 
 def execute(path: Path, timeout: int = 120) -> None:
@@ -137,18 +174,30 @@ def execute(path: Path, timeout: int = 120) -> None:
 
     os.environ["PYTHONHASHSEED"] = "0"  # kernels inherit it: stable log order (see tests)
     notebook = nbformat.read(path, as_version=4)
-    NotebookClient(
-        notebook,
-        timeout=timeout,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-    ).execute()
+    # A workspace of its own, so the stored outputs show a first start (no backups).
+    with tempfile.TemporaryDirectory(prefix="course-run-") as folder:
+        workspace = Path(folder) / "workspace"
+        saved = os.environ.get("WORKSPACE_DIR")
+        os.environ["WORKSPACE_DIR"] = str(workspace)
+        try:
+            NotebookClient(
+                notebook,
+                timeout=timeout,
+                kernel_name="python3",
+                resources={"metadata": {"path": str(path.parent)}},
+            ).execute()
+        finally:
+            if saved is None:
+                os.environ.pop("WORKSPACE_DIR", None)
+            else:
+                os.environ["WORKSPACE_DIR"] = saved
     notebook, _ = CoalesceStreamsPreprocessor().preprocess(notebook, {})
+    notebook.metadata["kernelspec"] = dict(KERNELSPEC)
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
             if "text" in output:
-                output["text"] = tidy(output["text"])
+                output["text"] = tidy(output["text"], workspace)
             for key, value in output.get("data", {}).items():
                 if isinstance(value, str):
-                    output["data"][key] = tidy(value)
+                    output["data"][key] = tidy(value, workspace)
     nbformat.write(notebook, path)
