@@ -237,7 +237,7 @@ class History:
                     f"{culprit.name}, line {culprit.down_line}: down_revision = "
                     f"{culprit.down_text} makes a loop ({circle}), so there is no first or last "
                     f"revision. A `revision --rev-id {culprit.id}` cell run again rewrites the "
-                    f"file on top of the newest one: set down_revision back to the revision it "
+                    f"file on top of the head: set down_revision back to the revision it "
                     f"comes after.",
                     [culprit],
                 )

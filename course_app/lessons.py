@@ -31,7 +31,7 @@ from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from course_app import backups, database
+from course_app import backups, database, workspace
 from course_app.errors import CourseError
 from course_app.settings import PROJECT_ROOT, get_settings
 
@@ -191,6 +191,32 @@ class Lesson:
             )
         return found[0]
 
+    def show(self, relative: str, matching: str | None = None) -> None:
+        """Print a workspace file (only the lines ``matching`` a regex, if given); any
+        password in it masked."""
+        print(workspace.show(self.path, relative, matching))
+
+    def show_revision(self, revision_id: str) -> None:
+        """Print the ``upgrade()`` and ``downgrade()`` of a workspace revision."""
+        path = self.revision(revision_id)
+        print(f"# alembic/versions/{path.name}\n" + workspace.functions(path))
+
+    def edit(self, relative: str, old: str, new: str) -> None:
+        """Make one change to a workspace file (``old`` must be there once); say what changed."""
+        print(workspace.edit(self.path, relative, old, new))
+
+    def append(self, relative: str, text: str) -> None:
+        """Add text at the end of a workspace file."""
+        print(workspace.append(self.path, relative, text))
+
+    def delete(self, pattern: str) -> None:
+        """Delete the workspace files that match a glob pattern; say which."""
+        print(workspace.delete(self.path, pattern))
+
+    def write_function(self, revision_id: str, function: str, body: str) -> None:
+        """Give a revision's ``upgrade()`` or ``downgrade()`` a new body."""
+        print(workspace.write_function(self.revision(revision_id), function, body))
+
     def tables(self) -> list[str]:
         """The tables in the lesson's database, sorted."""
         engine = self.engine()
@@ -211,13 +237,14 @@ class Lesson:
         finally:
             engine.dispose()
 
-    def query(self, sql: str, **params) -> list[tuple]:
-        """Run one SQL statement in the lesson's database; rows as tuples."""
+    def query(self, sql: str, **params) -> list[tuple] | None:
+        """Run one SQL statement in the lesson's database; rows as tuples (None for a
+        statement that returns none, such as an INSERT)."""
         engine = self.engine()
         try:
             with engine.begin() as conn:
                 result = conn.execute(text(sql), params)
-                return [tuple(row) for row in result] if result.returns_rows else []
+                return [tuple(row) for row in result] if result.returns_rows else None
         except DBAPIError as exc:
             said = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
             raise CourseError(

@@ -21,9 +21,10 @@ line (``FAILED: ...`` or ``ERROR: ...``) comes the course's reading of it, a
 ``help:`` line naming the learner's file and the fix (see ``alembic_errors``).
 That is the one place where the output differs from a terminal's; the other is
 a ``revision --rev-id X`` run again when X exists: Alembic would write a second X
-on top of the newest revision (a loop), the course keeps the file and says so.
+on top of the head (a loop), the course keeps the file and says so.
 """
 
+import contextlib
 import importlib
 import logging
 import os
@@ -59,11 +60,18 @@ class _CommandLine(CommandLine):
             util.err(str(exc), **config.messaging_opts)  # Alembic's own "FAILED: ..." line
 
 
-def run(argv: list[str], cwd: Path, version: Callable[[], str | None] | None = None) -> int:
+def run(
+    argv: list[str],
+    cwd: Path,
+    version: Callable[[], str | None] | None = None,
+    notebook: bool = False,
+) -> int:
     """Run ``alembic ARGV`` in ``cwd``, in this process; returns the exit status.
 
     ``version`` reads the database's ``alembic_version``, for the explanations of
-    "not up to date" and "can't locate revision".
+    "not up to date" and "can't locate revision". With ``notebook``, as ``%alembic``
+    shows it: one stream in the order things happened (the log is not an error, so not
+    on stderr, the pink stream), without log lines that teach nothing.
     """
     kept = _kept_revision(argv, cwd)
     if kept:
@@ -71,7 +79,7 @@ def run(argv: list[str], cwd: Path, version: Callable[[], str | None] | None = N
         return 0
     cli = _CommandLine(prog="alembic")
     status = 0
-    with _isolated(cwd):
+    with _isolated(cwd), _for_a_notebook(notebook):
         try:
             cli.main(argv)
         except SystemExit as exc:  # argparse errors, and Alembic's "FAILED: ..." exit
@@ -83,7 +91,9 @@ def run(argv: list[str], cwd: Path, version: Callable[[], str | None] | None = N
     if cli.failure:
         help_line = explain(cli.failure, cwd, version, diffs=cli.diffs)
         if help_line:  # under Alembic's line, on the same stream, so they stay in order
-            stream = sys.stderr if cli.failure.startswith("ERROR: ") else sys.stdout
+            stream = (
+                sys.stderr if cli.failure.startswith("ERROR: ") and not notebook else sys.stdout
+            )
             print("help: " + redact(help_line), file=stream)
     return status
 
@@ -105,7 +115,7 @@ def _kept_revision(argv: list[str], cwd: Path) -> str | None:
         return None
     return (
         f"{existing.name} exists already: kept it as it is, and wrote no new file "
-        f"(a second {rev_id} would come after the newest revision and make a loop). "
+        f"(a second {rev_id} would come after the head and make a loop). "
         f"To start it over, delete the file first."
     )
 
@@ -127,6 +137,40 @@ def describe(exc: BaseException, cwd: Path) -> str:
     )
     detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     return redact(f"{where}{type(exc).__name__}: {detail[0] if detail else ''}")
+
+
+class _Chatter(logging.Filter):
+    """Log lines that say nothing a learner acts on: which autogenerate plugins load, that
+    a serial column's sequence was recognised as such, and the log's copy of a failure
+    (Alembic prints the same message as its FAILED line)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (
+            message.startswith("setting up autogenerate plugin")
+            or (message.startswith("Detected sequence named") and "assuming SERIAL" in message)
+            or record.name == "alembic.util.messaging"
+        )
+
+
+_CHATTY = ("alembic.runtime.plugins", "alembic.ddl.postgresql", "alembic.util.messaging")
+
+
+@contextmanager
+def _for_a_notebook(on: bool):
+    if not on:
+        yield
+        return
+    quiet = _Chatter()
+    for name in _CHATTY:
+        logging.getLogger(name).addFilter(quiet)
+    try:
+        # The log handler env.py makes (fileConfig) writes to sys.stderr as it is then.
+        with contextlib.redirect_stderr(sys.stdout):
+            yield
+    finally:
+        for name in _CHATTY:
+            logging.getLogger(name).removeFilter(quiet)
 
 
 @contextmanager
@@ -186,7 +230,7 @@ def alembic_magic(line: str) -> None:
     from course_app import lessons
 
     lesson = lessons.current()
-    run(shlex.split(line), lesson.path, version=lesson.version)
+    run(shlex.split(line), lesson.path, version=lesson.version, notebook=True)
 
 
 def load_ipython_extension(ipython) -> None:

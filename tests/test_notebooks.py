@@ -181,3 +181,47 @@ def test_course_errors_are_one_line_from_the_first_cell():
     assert shown[3].startswith("Hint 1:")
     assert shown[4].strip().startswith("CourseError: this cell builds on exercise current_revision")
     assert "ZeroDivisionError" in shown[5] and "Traceback" in shown[5] or "----" in shown[5]
+
+
+_LOG_LINE = re.compile(r"^(INFO|WARNING|DEBUG)\s+\[[\w.]+\] ")
+
+
+def output_faults(notebook: nbformat.NotebookNode) -> list[str]:
+    """What a reader must never see in a lesson's stored outputs: the migration log shown
+    as an error (a stderr block of log lines only: JupyterLab paints it pink), a
+    traceback, or an error output."""
+    faults = []
+    for number, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            text = output.get("text", "") + "".join(
+                v for v in output.get("data", {}).values() if isinstance(v, str)
+            )
+            lines = [line for line in text.splitlines() if line.strip()]
+            if output.get("name") == "stderr" and lines and all(map(_LOG_LINE.match, lines)):
+                faults.append(f"cell {number}: the migration log on stderr")
+            if output.output_type == "error" or "Traceback (most recent call last)" in text:
+                faults.append(f"cell {number}: a traceback")
+    return faults
+
+
+@pytest.mark.parametrize("path", SOLVED, ids=lambda p: p.name)
+def test_stored_outputs_show_no_log_as_an_error_and_no_traceback(path):
+    assert output_faults(nbformat.read(path, as_version=4)) == []
+
+
+def test_the_output_check_finds_each_fault():
+    log = nbformat.v4.new_output(
+        "stream", name="stderr", text="INFO  [alembic.runtime.migration] Running upgrade  -> 0001\n"
+    )
+    trace = nbformat.v4.new_output("error", ename="KeyError", evalue="'002'", traceback=[])
+    printed = nbformat.v4.new_output(
+        "stream", name="stdout", text="Traceback (most recent call last):\n"
+    )
+    fine = nbformat.v4.new_output("stream", name="stdout", text="INFO  [alembic] ok\n")
+    cell = nbformat.v4.new_code_cell(outputs=[log, trace, printed, fine])
+    faults = output_faults(nbformat.v4.new_notebook(cells=[cell]))
+    assert faults == [
+        "cell 0: the migration log on stderr",
+        "cell 0: a traceback",
+        "cell 0: a traceback",
+    ]

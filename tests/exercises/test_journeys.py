@@ -98,7 +98,7 @@ JOURNEYS = {
     6: [
         Detour(
             "vote_model",
-            "vote_model = '''",
+            "lesson.append(",
             [
                 (
                     ', ondelete="CASCADE"), primary_key=True\n    )\n    post_id',
@@ -109,8 +109,11 @@ JOURNEYS = {
         ),
         Detour(
             "rename_keeps_data",
-            'path = lesson.revision("0006")',
-            [("path.write_text(", "(lambda text: None)(")],
+            'lesson.write_function("0006"',
+            [
+                ("lesson.write_function(", "(lambda *args: None)("),
+                ("lesson.write_function(", "(lambda *args: None)("),
+            ],
             "apply",
         ),
     ],
@@ -120,8 +123,8 @@ JOURNEYS = {
             "%alembic init alembic",
             [
                 (
-                    '.replace("target_metadata = None", "from app.models import Base\\n\\ntarget_metadata = Base.metadata")',
-                    "",
+                    '"from app.models import Base\\n\\ntarget_metadata = Base.metadata"',
+                    '"target_metadata = None"',
                 )
             ],
             "apply",
