@@ -1,7 +1,7 @@
 """How Alembic reaches the database and the models, for the reference history.
 
 * The URL comes from ``course_app`` (your settings: ``DATABASE_URL``, the
-  seed's ``DATABASE_*`` parts, or the embedded server), never from
+  ``DATABASE_*`` parts, or the embedded server), never from
   ``alembic.ini``, so no credentials live in a committed file. It migrates the
   course's own database, ``alembic_course_app``, created on first use; never
   the database your ``DATABASE_URL`` names.

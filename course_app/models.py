@@ -1,4 +1,4 @@
-"""The blog app from the seed notes, as SQLAlchemy 2.0 typed models.
+"""The course's blog app (posts, users, votes), as SQLAlchemy 2.0 typed models.
 
 Plain declarations, nothing about the course: this file is what a learner's
 own ``app/models.py`` looks like at the end, and the reference migration

@@ -6,9 +6,9 @@ Read from the environment or from a ``.env`` file at the project root (copy
 1. ``DATABASE_URL``: one URL, password URL-encoded (``p%40ss`` for ``p@ss``).
    Anything that is not a psycopg2 PostgreSQL URL is refused with one line
    naming the fix (``parse_url``).
-2. The parts, as in the seed notes: ``DATABASE_HOSTNAME``, ``DATABASE_PORT``,
-   ``DATABASE_NAME``, ``DATABASE_USERNAME``, ``DATABASE_PASSWORD`` (raw, any
-   characters).
+2. The parts, as many tutorials and hosting providers give them:
+   ``DATABASE_HOSTNAME``, ``DATABASE_PORT``, ``DATABASE_NAME``,
+   ``DATABASE_USERNAME``, ``DATABASE_PASSWORD`` (raw, any characters).
 3. Nothing: the course starts its own embedded PostgreSQL (see ``server``).
 
 The URL is built as a SQLAlchemy ``URL`` object, never by pasting strings, so a
