@@ -4,6 +4,7 @@ Debian's chromium, driven by Playwright for Python through ``executable_path``
 (no browser download). Where there is no Chromium, the tests skip and say why.
 """
 
+import os
 import shutil
 from pathlib import Path
 
@@ -35,7 +36,10 @@ def chromium_path() -> str | None:
 def browser():
     path = chromium_path()
     if path is None:
-        pytest.skip("no Chromium on this machine (apt-get install chromium); browser tests skipped")
+        said = "no Chromium or Chrome on this machine (apt-get install chromium)"
+        if os.environ.get("COURSE_REQUIRE_BROWSER"):  # CI: a missing browser is a failure
+            pytest.fail(said + "; COURSE_REQUIRE_BROWSER is set")
+        pytest.skip(said + "; browser tests skipped")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

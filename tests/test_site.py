@@ -121,3 +121,76 @@ def test_dark_toggle(page, site_url):
     assert {before, after} == {"default", "slate"}
     page.goto(site_url + "/lessons/04_growing_the_schema/")
     screenshot(page, "site-dark-lesson04")
+
+
+PAGES = [
+    "/",
+    "/setup/",
+    "/lessons/00_start_here/",
+    "/lessons/04_growing_the_schema/",
+    "/lessons/06_autogenerate/",
+    "/cheatsheet/",
+    "/troubleshooting/",
+    "/reference/",
+    "/instructors/",
+]
+WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_page_passes_axe_wcag_21_aa(browser, site_url, scheme):
+    """axe-core's WCAG 2.1 A and AA rules, on nine pages and the open search, both schemes."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=scheme)
+    page = context.new_page()
+    failures = []
+    for path in PAGES:
+        page.goto(site_url + path)
+        wanted = "slate" if scheme == "dark" else "default"
+        assert page.locator("body").get_attribute("data-md-color-scheme") == wanted
+        found = axe.run(page, options={**WCAG_21_AA, "resultTypes": ["violations"]}).response
+        failures += [
+            f"{path}: {v['id']} ({len(v['nodes'])}): {v['nodes'][0]['target']}"
+            for v in found["violations"]
+        ]
+    page.goto(site_url + "/")
+    page.locator("label.md-search__icon, .md-search__input").first.click()
+    page.locator(".md-search__input").press_sequentially("alembic", delay=20)
+    page.locator(".md-search-result__item").first.wait_for(timeout=10_000)
+    found = axe.run(page, options={**WCAG_21_AA, "resultTypes": ["violations"]}).response
+    failures += [f"search open: {v['id']}: {v['nodes'][0]['target']}" for v in found["violations"]]
+    context.close()
+    assert failures == [], "\n".join(failures)
+
+
+def test_lesson_pages_fit_a_phone(browser, site_url):
+    """390 px wide: no prompt column, code as wide as the text, outputs wrapped at spaces."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(site_url + "/lessons/04_growing_the_schema/")
+    assert not page.locator(".jp-InputPrompt:visible").count()
+    prose = page.locator(".jp-MarkdownOutput p").first.bounding_box()
+    code = page.locator(".jp-InputArea-editor").first.bounding_box()
+    assert code["width"] >= prose["width"] - 12, (code, prose)
+    ready = page.locator(".jp-OutputArea-output pre", has_text="Lesson 4 is ready")
+    assert ready.evaluate("e => getComputedStyle(e).wordBreak") == "normal"
+    screenshot(page, "site-lesson04-phone")
+    context.close()
+
+
+def test_the_workflow_passes_zizmor():
+    """Actions pinned to commits, no persisted credentials: zizmor, offline."""
+    import shutil
+
+    zizmor = shutil.which("zizmor")
+    if zizmor is None:
+        pytest.skip("zizmor not installed (python -m pip install -r requirements-dev.txt)")
+    done = subprocess.run(
+        [zizmor, "--offline", str(PROJECT_ROOT / ".github" / "workflows")],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
