@@ -141,6 +141,7 @@ class Dropped:
 
 
 _DROP = re.compile(r'\s*DROP TABLE (?:IF EXISTS )?"?(\w+)"?', re.I)
+_WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.I)
 
 
 @dataclass
@@ -152,6 +153,9 @@ class Lesson:
     database: str
     backup: Path | None = None  # where start() saved the learner's previous files
     dropped: dict[str, Dropped] = field(default_factory=dict)  # table -> its first DROP
+    # table -> {id: row}: the rows the learner wrote through query() (an INSERT adds to them,
+    # an UPDATE or DELETE of theirs sets them), which migrations must keep as they are
+    written: dict[str, dict] = field(default_factory=dict)
 
     @property
     def versions(self) -> Path:
@@ -244,7 +248,14 @@ class Lesson:
         try:
             with engine.begin() as conn:
                 result = conn.execute(text(sql), params)
-                return [tuple(row) for row in result] if result.returns_rows else None
+                rows = [tuple(row) for row in result] if result.returns_rows else None
+                wrote = _WRITE.match(sql)
+                if wrote:
+                    now = _rows_by_id(conn, wrote[1])
+                    if wrote[0].lstrip()[:6].upper() == "INSERT":  # new rows join the ones before
+                        now = {**now, **self.written.get(wrote[1], {})}
+                    self.written[wrote[1]] = now
+                return rows
         except DBAPIError as exc:
             said = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
             raise CourseError(
@@ -287,6 +298,23 @@ class Lesson:
 
     def __repr__(self) -> str:
         return f"<Lesson {self.number}: {self.path}, {self.database}>"
+
+
+def _rows_by_id(conn, table: str) -> dict:
+    """A table's rows by their ``id`` (empty for a table without one)."""
+    found = conn.execute(
+        text(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = :t AND column_name = 'id'"
+        ),
+        {"t": table},
+    ).first()
+    if found is None:
+        return {}
+    return {
+        row._mapping["id"]: dict(row._mapping)
+        for row in conn.execute(text(f'SELECT * FROM "{table}"'))
+    }
 
 
 _current: Lesson | None = None

@@ -14,7 +14,7 @@ server default, ON DELETE, a constraint's name.
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import inspect
 from sqlalchemy.dialects import postgresql
@@ -60,28 +60,35 @@ class Table:
     # (name, columns or expressions, unique)
     indexes: frozenset[tuple[str, tuple[str, ...], bool]] = frozenset()
     checks: frozenset[tuple[str | None, str]] = frozenset()  # (name, condition)
+    primary_key_name: str | None = None  # "pk_posts" by the naming convention
+    triggers: frozenset[tuple[str, str]] = frozenset()  # (name, what it runs and when)
 
 
 @dataclass(frozen=True)
 class Schema:
     tables: dict[str, Table] = field(default_factory=dict)
+    # What outlives a table: a sequence or an enum type left behind by a downgrade.
+    sequences: frozenset[str] = frozenset()
+    enums: frozenset[tuple[str, tuple[str, ...]]] = frozenset()  # (name, labels in order)
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, Schema) and self.tables == other.tables
+        return (
+            isinstance(other, Schema)
+            and self.tables == other.tables
+            and self.sequences == other.sequences
+            and self.enums == other.enums
+        )
 
     def rename_column(self, table: str, old: str, new: str) -> "Schema":
         """The same schema with one column renamed (what a rename revision should build)."""
         shape = self.tables[table]
         columns = {(new if name == old else name): c for name, c in shape.columns.items()}
-        renamed = Table(
-            columns,
-            tuple(new if c == old else c for c in shape.primary_key),
-            shape.foreign_keys,
-            shape.uniques,
-            shape.indexes,
-            shape.checks,
+        renamed = replace(
+            shape,
+            columns=columns,
+            primary_key=tuple(new if c == old else c for c in shape.primary_key),
         )
-        return Schema({**self.tables, table: renamed})
+        return replace(self, tables={**self.tables, table: renamed})
 
 
 def _type(sql_type) -> str:
@@ -116,12 +123,34 @@ def _fk_options(options: dict) -> tuple[str, ...]:
     return tuple(said)
 
 
+_EXTRAS = {  # what the inspector does not say, straight from PostgreSQL's catalogues
+    "not_valid": "SELECT conrelid::regclass::text, conname FROM pg_constraint "
+    "WHERE NOT convalidated AND connamespace = current_schema()::regnamespace",
+    "triggers": "SELECT tgrelid::regclass::text, tgname, "
+    "regexp_replace(pg_get_triggerdef(oid), '^CREATE (CONSTRAINT )?TRIGGER \\S+ ', '') "
+    "FROM pg_trigger WHERE NOT tgisinternal "
+    "AND strpos(tgrelid::regclass::text, '.') = 0",
+    "sequences": "SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()",
+    "enums": "SELECT t.typname, array_agg(e.enumlabel::text ORDER BY e.enumsortorder) "
+    "FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid "
+    "WHERE t.typnamespace = current_schema()::regnamespace GROUP BY t.typname",
+}
+
+
 def snapshot(connection: Connection) -> Schema:
     """Read the schema of the connected database (``alembic_version`` left out)."""
     inspector = inspect(connection)
     names = [t for t in inspector.get_table_names() if t != "alembic_version"]
+    sequences = frozenset(r[0] for r in connection.exec_driver_sql(_EXTRAS["sequences"]))
+    enums = frozenset(
+        (n, tuple(labels)) for n, labels in connection.exec_driver_sql(_EXTRAS["enums"])
+    )
     if not names:
-        return Schema()
+        return Schema({}, sequences, enums)
+    not_valid = set(connection.exec_driver_sql(_EXTRAS["not_valid"]).fetchall())
+    triggers: dict[str, set] = {}
+    for table, name, definition in connection.exec_driver_sql(_EXTRAS["triggers"]):
+        triggers.setdefault(table, set()).add((name, definition))
     key = lambda table: (None, table)  # noqa: E731  (get_multi_* key by (schema, table))
     columns = inspector.get_multi_columns(filter_names=names)
     keys = inspector.get_multi_pk_constraint(filter_names=names)
@@ -150,7 +179,8 @@ def snapshot(connection: Connection) -> Schema:
                     tuple(fk["constrained_columns"]),
                     f"{fk['referred_table']}({', '.join(fk['referred_columns'])})",
                     (fk.get("options") or {}).get("ondelete", "NO ACTION").upper(),
-                    _fk_options(fk.get("options") or {}),
+                    _fk_options(fk.get("options") or {})
+                    + (("NOT VALID",) if (name, fk["name"]) in not_valid else ()),
                 )
                 for fk in foreign[key(name)]
             ),
@@ -188,8 +218,10 @@ def snapshot(connection: Connection) -> Schema:
                 if not i.get("duplicates_constraint")
             ),
             checks=frozenset((c["name"], c["sqltext"]) for c in checks[key(name)]),
+            primary_key_name=keys[key(name)].get("name") if keys[key(name)] else None,
+            triggers=frozenset(triggers.get(name, ())),
         )
-    return Schema(tables)
+    return Schema(tables, sequences, enums)
 
 
 # -- differences, in words ---------------------------------------------------------
@@ -223,6 +255,27 @@ def differences(want: Schema, got: Schema, wanted_by: str, found_in: str) -> lis
         said.extend(
             _table_differences(table, want.tables[table], got.tables[table], wanted_by, found_in)
         )
+    for sequence in sorted(got.sequences - want.sequences):
+        said.append(
+            f"there is a sequence {sequence} {found_in} that is not in {wanted_by}: drop it "
+            f'where it is no longer needed (op.execute("DROP SEQUENCE {sequence}")).'
+        )
+    for sequence in sorted(want.sequences - got.sequences):
+        said.append(f"there is no sequence {sequence} {found_in}; it is in {wanted_by}.")
+    wanted_enums, found_enums = dict(want.enums), dict(got.enums)
+    for enum in sorted(set(found_enums) - set(wanted_enums)):
+        said.append(
+            f"there is an enum type {enum} {found_in} that is not in {wanted_by}: dropping a "
+            f'table leaves its enum type behind (drop it: sa.Enum(name="{enum}").drop(op.get_bind())).'
+        )
+    for enum in sorted(set(wanted_enums) - set(found_enums)):
+        said.append(f"there is no enum type {enum} {found_in}; it is in {wanted_by}.")
+    for enum in sorted(set(wanted_enums) & set(found_enums)):
+        if wanted_enums[enum] != found_enums[enum]:
+            said.append(
+                f"the enum type {enum}: {', '.join(wanted_enums[enum])} in {wanted_by}, "
+                f"{', '.join(found_enums[enum])} {found_in}."
+            )
     return said
 
 
@@ -262,6 +315,16 @@ def _table_differences(name: str, want: Table, got: Table, wanted_by: str, found
         wanted = f"PRIMARY KEY ({', '.join(want.primary_key)})" if want.primary_key else "none"
         found = f"PRIMARY KEY ({', '.join(got.primary_key)})" if got.primary_key else "none"
         yield f"the primary key of {name}: {wanted} in {wanted_by}, {found} {found_in}."
+    elif want.primary_key_name != got.primary_key_name and want.primary_key:
+        yield (
+            f"the primary key of {name} is named {got.primary_key_name} {found_in}; "
+            f"{want.primary_key_name} in {wanted_by} (the naming convention's name: let "
+            f"op.create_table name it, or name it so)."
+        )
+    for trigger in sorted(set(got.triggers) - set(want.triggers)):
+        yield f"there is a trigger {trigger[0]} on {name} {found_in} that is not in {wanted_by}."
+    for trigger in sorted(set(want.triggers) - set(got.triggers)):
+        yield f"there is no trigger {trigger[0]} on {name} {found_in}; it is in {wanted_by}."
     yield from _foreign_key_differences(name, want, got, wanted_by, found_in)
     yield from _named_differences(
         name,

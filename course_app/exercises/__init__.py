@@ -126,6 +126,10 @@ def names(value) -> list[str]:
     """A list of names (tables, columns); a tuple or set is fine, one string is not."""
     if isinstance(value, str):
         raise NotYet(f'give a list of names, like ["id", "title"]; {value!r} is one string.')
+    if isinstance(value, (type({}.keys()), type({}.values()))) or (
+        hasattr(value, "__next__") and hasattr(value, "__iter__")  # a generator, map(), ...
+    ):
+        value = list(value)
     if not isinstance(value, (list, tuple, set, frozenset)):
         raise NotYet(
             f'give a list of names, like ["id", "title"]; {value!r} is a {type(value).__name__}.'

@@ -17,6 +17,7 @@
 
 import ast
 import contextlib
+import dataclasses
 import hashlib
 import io
 import os
@@ -107,11 +108,18 @@ def _version_at(url) -> str | None:
 class Trial:
     """A scratch copy of the lesson's start database, to run the learner's revisions on."""
 
-    def __init__(self, lesson, rows=(), workspace: Path | None = None, suffix: str = "check"):
+    def __init__(
+        self,
+        lesson,
+        rows=(),
+        workspace: Path | None = None,
+        suffix: str = "check",
+        template: str | None = None,
+    ):
         self.lesson = lesson
         self.workspace = workspace
         self.name = f"{lesson.database}_{suffix}_{os.getpid()}"  # two kernels never share it
-        database.recreate(self.name, template=start_template(lesson))
+        database.recreate(self.name, template=template or start_template(lesson))
         self.engine = database.engine(self.name)
         for statement in rows:
             self.execute(statement)
@@ -248,20 +256,29 @@ def check_history(lesson, expected: tuple[str, ...] | None, upto: str | None = N
     problems = [p for p in history.problems() if p.kind != "heads"]
     if problems:
         raise NotYet(problems[0].message)
+    for given in given_revisions(lesson, expected) if expected else ():
+        if given not in history.by_id:
+            raise NotYet(
+                f"there is no revision {given} in alembic/versions/ any more: the lesson started "
+                f"with it, and the database ran it. Put it back (apply() does, or start the "
+                f"lesson again from its first cell)."
+            )
     for script in history.by_id.values():
         stray = (expected and script.id not in expected) or (
             not expected and "upgrade" in script.empty and len(script.down) < 2  # a merge is empty
         )
         if stray:
             why = (
-                f"revision {script.id} is not one of this lesson's ({', '.join(expected)})"
+                f"revision {script.id} is not one of this lesson's ({', '.join(expected)}), "
+                f"perhaps left from a `revision` run without --rev-id"
                 if expected
-                else "its upgrade() does nothing"
+                else "its upgrade() does nothing: a `revision` without --autogenerate, or an "
+                "autogenerate against a database that had the tables already (after "
+                "create_all(), it finds nothing to write)"
             )
             raise NotYet(
-                f"{script.name} is a stray: {why}, perhaps left from a `revision` run without "
-                f"--rev-id. Delete it (apply() moves it aside), and check that each "
-                f"down_revision names the revision before it."
+                f"{script.name} is a stray: {why}. Delete it (apply() moves it aside), and check "
+                f"that each down_revision names the revision before it."
             )
     for i, revision in enumerate(expected or ()):
         script = history.by_id.get(revision)
@@ -291,6 +308,7 @@ def check_revision(
     after_upgrade=None,
     after_downgrade=None,
     blank: Exception | None = None,
+    rows_at: dict | None = None,
 ) -> schema.Schema:
     """Run the history up to ``revision`` and back on a copy with ``rows``; every schema
     on the way must be what ``wanted(revision_id)`` says, and the rows must stay.
@@ -303,6 +321,7 @@ def check_revision(
             f"{script.name} still has an empty upgrade() and downgrade(): write them."
         )
     start = lessons.STAGES[lesson.number].revision
+    check_given(lesson, history, expected)
     steps = list(expected[expected.index(start) + 1 if start else 0 : expected.index(revision) + 1])
     before = expected[expected.index(revision) - 1] if expected.index(revision) else None
     with Trial(lesson, rows) as trial:
@@ -318,6 +337,10 @@ def check_revision(
                     )
                 )
             _rows_kept(trial, f"upgrade {step}")
+            if rows_at and step in rows_at and step != revision:  # rows for the next steps
+                for statement in rows_at[step]:
+                    trial.execute(statement)
+                trial.start_data = trial.data()
         if after_upgrade:
             after_upgrade(trial)
         trial.alembic("downgrade", before or "base")
@@ -337,6 +360,46 @@ def check_revision(
             after_downgrade(trial)
     independent_of_models(lesson, revision, script.path, rows, got, before, back)
     return got
+
+
+def given_revisions(lesson, expected: tuple[str, ...]) -> list[str]:
+    """The revisions the lesson started with (the database has run them)."""
+    start = lessons.STAGES[lesson.number].revision
+    return list(expected[: expected.index(start) + 1]) if start in expected else []
+
+
+def check_given(lesson, history: History, expected: tuple[str, ...]) -> None:
+    """A revision the lesson started with has run on the database already: if its file was
+    edited since, it must still build and undo the same tables, or the change never reaches
+    a database that ran it (run on an empty copy to see)."""
+    given = given_revisions(lesson, expected)
+    changed = [r for r in given if r in history.by_id and not _is_reference(history.by_id[r].path)]
+    if not changed:
+        return
+    said = (
+        f"{history.file(changed[0])} is a revision the lesson started with, and it was edited: "
+        f"a database that ran it (the lesson's has) never sees the change. Put it back as it "
+        f"was (apply() does) and make changes in a new revision"
+    )
+    with Trial(lesson, template=lessons.ensure_template(None), suffix="given") as trial:
+        for step in given:
+            ran = run(lesson, "upgrade", step, url=database.url_for(trial.name))
+            if ran.status != 0:
+                raise NotYet(f"{said}; now `upgrade {step}` fails: {ran.said}")
+            if trial.schema() != reference_schema(step):
+                raise NotYet(
+                    f"{said}: "
+                    + explain_differences(
+                        reference_schema(step),
+                        trial.schema(),
+                        "the lesson's start",
+                        f"after upgrade {step}",
+                        limit=1,
+                    )
+                )
+        ran = run(lesson, "downgrade", "base", url=database.url_for(trial.name))
+        if ran.status != 0 or trial.schema() != reference_schema(None):
+            raise NotYet(f"{said}: its downgrade() no longer undoes what it did.")
 
 
 def _rows_kept(trial: Trial, after: str) -> None:
@@ -374,10 +437,10 @@ _course_sa.Table("course_decoy", Base.metadata, _course_sa.Column("id", _course_
 
 
 def independent_of_models(
-    lesson, revision: str, path: Path, rows, built: schema.Schema, before=None, back=None
+    lesson, revision: str, path, rows, built: schema.Schema, before=None, back=None
 ) -> None:
     """Run the upgrade (and the downgrade) once more with changed models: a migration must
-    do the same."""
+    do the same. ``path``: the revision file, or the files of the revisions run."""
     with tempfile.TemporaryDirectory(prefix="course-decoy-") as folder:
         copy = Path(folder) / lesson.path.name
         shutil.copytree(lesson.path, copy, ignore=shutil.ignore_patterns("__pycache__", ".env"))
@@ -396,31 +459,33 @@ def independent_of_models(
                 same = ran.status == 0 and "course_decoy" in after.tables
                 same = (
                     same
-                    and schema.Schema(
-                        {t: shape for t, shape in after.tables.items() if t != "course_decoy"}
+                    and dataclasses.replace(
+                        after,
+                        tables={t: v for t, v in after.tables.items() if t != "course_decoy"},
                     )
                     == back
                 )
             if same:
                 return
-    lines = path.read_text().splitlines()
-    suspect = next(
-        (
-            (n, line.strip())
-            for n, line in enumerate(lines, 1)
-            if any(s in line for s in ("create_all", "metadata", "app.models", "__table__"))
-        ),
-        None,
-    )
-    where = (
-        f"{path.relative_to(lesson.path)}, line {suspect[0]} (`{suspect[1]}`)"
-        if suspect
-        else path.relative_to(lesson.path)
-    )
+    paths = [path] if isinstance(path, Path) else list(path)
+    suspects = [
+        (p, n, line.strip())
+        for p in paths
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if any(s in line for s in ("create_all", "drop_all", "metadata", "app.models", "__table__"))
+        and not line.lstrip().startswith("#")
+    ]
+    if suspects:  # the call that builds or drops, rather than the import before it
+        file, number, line = min(
+            suspects, key=lambda s: not any(c in s[2] for c in ("create_all", "drop_all"))
+        )
+        where = f"{file.relative_to(lesson.path)}, line {number} (`{line}`)"
+    else:
+        where = str(paths[0].relative_to(lesson.path))
     raise NotYet(
-        f"{where} builds its tables from app/models.py: when the models change, the same "
-        f"revision would build something else. Describe the change itself, with "
-        f"op.create_table(...) or op.add_column(...)."
+        f"{where} builds or drops its tables through app/models.py: when the models change, the "
+        f"same revision would do something else. Describe the change itself, with "
+        f"op.create_table(...), op.add_column(...), op.drop_table(...)."
     )
 
 
@@ -470,6 +535,36 @@ def _step_through(lesson, chain: list[str]) -> dict:
     return built
 
 
+def rows_changed(lesson) -> str | None:
+    """What happened to the rows the learner wrote through ``lesson.query`` (as they were
+    after their last write): a sentence if a row is gone or a value changed, else None."""
+    engine = lesson.engine()
+    try:
+        with engine.connect() as conn:
+            for table, rows in lesson.written.items():
+                if (
+                    not rows
+                    or conn.execute(text("SELECT to_regclass(:t)"), {"t": table}).scalar() is None
+                ):
+                    continue
+                now = {
+                    r._mapping["id"]: dict(r._mapping)
+                    for r in conn.execute(text(f'SELECT * FROM "{table}"'))
+                }
+                for key, row in rows.items():
+                    if key not in now:
+                        return f"the row of {table} with id {key} that you inserted is gone"
+                    for column, value in row.items():
+                        if column in now[key] and now[key][column] != value:
+                            return (
+                                f"{table}.{column} of the row with id {key} was {value!r} and is "
+                                f"{now[key][column]!r} now"
+                            )
+    finally:
+        engine.dispose()
+    return None
+
+
 def lesson_schema(lesson) -> schema.Schema:
     engine = lesson.engine()
     try:
@@ -499,11 +594,27 @@ def check_database(lesson, expected: tuple[str, ...] | None = None) -> str | Non
     """``alembic_version`` and the tables agree; returns the revision the database is at."""
     check_history(lesson, expected)
     at = lesson.version()
+    if at is not None and len(rows := lesson.query("SELECT version_num FROM alembic_version")) > 1:
+        held = ", ".join(sorted(r[0] for r in rows))
+        raise NotYet(
+            f"alembic_version holds {len(rows)} rows ({held}): one line of history has one row. "
+            f"Put it right with %alembic stamp --purge {at}, then check the tables."
+        )
     built = built_schemas(lesson)
     if at not in built:
+        chain = [None, *History(lesson.path).chain()]
+        actual = lesson_schema(lesson)
+        matches = [r for r in chain if built.get(r) == actual]
+        fix = (
+            f"The tables are those of {matches[-1] or 'base'}: run %alembic stamp --purge "
+            f"{matches[-1] or 'base'}"
+            if matches
+            else "Run %alembic stamp --purge with the revision the tables match"
+        )
         raise NotYet(
-            f"alembic_version says {at}, and no file in alembic/versions/ has that revision. "
-            f"Run %alembic stamp with the revision the tables match."
+            f"alembic_version says {at}, and no file in alembic/versions/ has that revision (a "
+            f"file deleted after it ran?). {fix} (--purge, since Alembic cannot find {at}), or "
+            f"apply() does it."
         )
     actual = lesson_schema(lesson)
     if actual == built[at]:

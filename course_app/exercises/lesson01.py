@@ -7,6 +7,20 @@ questions can be answered after the drop too.
 """
 
 from course_app.exercises import NotAttempted, NotYet, count, exercise, names
+from course_app.lessons import models_source
+
+# The cell that gives the Post model its content column adds this line to the starter.
+TITLE_LINE = "    title: Mapped[str] = mapped_column(String, nullable=False)\n"
+CONTENT_LINE = "    content: Mapped[str | None] = mapped_column(String)\n"
+
+
+def models_with_content() -> str:
+    """app/models.py as the lesson's %%writefile cell leaves it."""
+    return models_source("posts").replace(TITLE_LINE, TITLE_LINE + CONTENT_LINE, 1)
+
+
+def _models_have_content(lesson) -> bool:
+    return "content" in lesson.load_models().Base.metadata.tables["posts"].columns
 
 
 def _posts_columns(lesson) -> list[str]:
@@ -105,7 +119,11 @@ def rows_lost(lesson, rows_before, rows_after):
 
 
 def _insert_one(lesson) -> list[str]:
+    from course_app.exercises.repair import write_file
+
     said = []
+    if not _models_have_content(lesson):  # the %%writefile cell did not run
+        said += write_file(lesson, "app/models.py", models_with_content())
     if "content" not in _posts_columns(lesson):  # the drop / create cell did not run
         models = lesson.load_models()
         engine = lesson.engine()
@@ -134,6 +152,11 @@ def insert_with_content(lesson):
     if "posts" not in lesson.tables():
         raise NotAttempted("there is no posts table: run the cells above first.")
     if "content" not in _posts_columns(lesson):
+        if not _models_have_content(lesson):
+            raise NotYet(
+                "app/models.py has no content column on Post, so create_all() cannot make one: "
+                "run the %%writefile cell that adds it, then the drop_all() / create_all() cell."
+            )
         raise NotYet(
             "the posts table still has no content column, so no post can have content: run "
             "the drop_all() / create_all() cell first."
@@ -141,6 +164,14 @@ def insert_with_content(lesson):
     rows, with_content = lesson.query(
         "SELECT count(*), count(*) FILTER (WHERE coalesce(trim(content), '') <> '') FROM posts"
     )[0]
+    if with_content and "posts" not in lesson.dropped and "posts" in lesson.written:
+        from course_app.exercises.checks import rows_changed
+
+        if rows_changed(lesson):
+            return (
+                "the new column works, but the posts you inserted before are gone: the table "
+                "was made anew. Alembic changes a table in place and keeps its rows."
+            )
     if with_content and "posts" not in lesson.dropped:
         return (
             "posts has content and a post uses it. You added the column in place (ALTER TABLE), "

@@ -97,7 +97,14 @@ def init(lesson):
     parser = configparser.ConfigParser()
     parser.read(ini)
     location = parser.get("alembic", "script_location", raw=True, fallback="")
-    folder = location.replace("%(here)s/", "").replace("%(here)s", "").strip("/")
+    # Alembic reads a relative script_location from the folder it runs in: the workspace.
+    place = Path(location.replace("%(here)s", str(lesson.path)).strip() or ".")
+    place = place if place.is_absolute() else lesson.path / place
+    folder = (
+        "alembic"
+        if place.resolve() == (lesson.path / "alembic").resolve()
+        else location.replace("%(here)s/", "").replace("%(here)s", "").strip("/")
+    )
     if (lesson.path / "pyproject.toml").exists() and not location:
         raise NotYet(
             "init used the pyproject template, which keeps the settings in pyproject.toml. The "
@@ -135,7 +142,14 @@ def _env_source(lesson) -> str:
     path = lesson.path / "alembic" / "env.py"
     if not path.exists():
         raise NotAttempted("there is no alembic/env.py: run %alembic init alembic first.")
-    source = path.read_text()
+    try:
+        source = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise NotYet(
+            f"alembic/env.py, line {line}: this is not UTF-8 text, which Python expects. Save the "
+            f"file as UTF-8 (or run %alembic init again: apply() does)."
+        ) from None
     try:
         ast.parse(source)
     except SyntaxError as exc:
@@ -243,7 +257,105 @@ def check_metadata(lesson) -> str:
             f"defines {', '.join(sorted(wanted))} ({', '.join(missing)} differs): use the "
             f"metadata of app/models.py's Base."
         )
+    _autogenerate_sees(lesson, wanted, online[0])
+    _env_commits(lesson)
     return "autogenerate and `alembic check` can now compare the database with your models."
+
+
+PROBE = '''"""The course's probe: does a migration run through env.py last?"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "course_probe"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table("course_probe", sa.Column("id", sa.Integer(), primary_key=True))
+
+
+def downgrade():
+    op.drop_table("course_probe")
+'''
+
+
+@contextmanager
+def _on_an_empty_database(lesson, probe: bool):
+    """A copy of the workspace with no revisions (or only the probe), pointed at a new,
+    empty database: env.py on its own."""
+    from course_app import lessons
+
+    with (
+        Trial(lesson, suffix="env", template=lessons.ensure_template(None)) as trial,
+        _pointed_elsewhere(lesson, database.url_for(trial.name), ini_too=True) as copy,
+    ):
+        versions = copy / "alembic" / "versions"
+        shutil.rmtree(versions, ignore_errors=True)
+        versions.mkdir(parents=True)
+        if probe:
+            (versions / "course_probe.py").write_text(PROBE)
+        yield trial, copy
+
+
+def _connects_to(lesson, copy: Path, name: str) -> bool:
+    """Does env.py, in this copy of the workspace, connect to database ``name``?"""
+    _, calls = env_calls(lesson, "current", cwd=copy)
+    online = [c["connection"] for c in calls if c.get("connection") is not None]
+    return bool(online) and online[0].engine.url.database == name
+
+
+def _autogenerate_sees(lesson, wanted: dict, configured: dict) -> None:
+    """What autogenerate really finds through env.py: on an empty database, every table of
+    the models is new (an include_object that says no, or another version table, hides them)."""
+    source = _env_source(lesson)
+    table = configured.get("version_table") or "alembic_version"
+    if table != "alembic_version" or configured.get("version_table_schema"):
+        at = _line_of(source, "version_table") or "?"
+        raise NotYet(
+            f"alembic/env.py, line {at}: context.configure() keeps the history in another table "
+            f"than alembic_version; the course (and every Alembic user after you) looks there. "
+            f"Remove version_table."
+        )
+    with _on_an_empty_database(lesson, probe=False) as (trial, copy):
+        if not _connects_to(lesson, copy, trial.name):
+            return  # env.py ignores the settings: the URL exercise says so
+        ran = run(lesson, "check", cwd=copy)
+    hidden = sorted(t for t in wanted if f"'{t}'" not in ran.output)
+    if "New upgrade operations detected" not in ran.output or hidden:
+        at = _line_of(source, "include_object", "include_name", "include_schemas")
+        where = f"alembic/env.py, line {at}" if at else "alembic/env.py"
+        raise NotYet(
+            f"{where}: autogenerate does not see {', '.join(hidden) or 'your tables'}: on an empty "
+            f"database `alembic check` should find every table of the models new, and it finds "
+            f"{'nothing' if not ran.output.count('add_table') else 'less'}. Leave out "
+            f"include_object / include_name, or let them say True for your tables."
+        )
+
+
+def _env_commits(lesson) -> None:
+    """A migration run through env.py is still there afterwards: a statement on the
+    connection before `context.begin_transaction()` opens a transaction of its own, and
+    Alembic's work is rolled back with it when the connection closes."""
+    with _on_an_empty_database(lesson, probe=True) as (trial, copy):
+        if not _connects_to(lesson, copy, trial.name):
+            return  # never run the probe anywhere but on its own database
+        ran = run(lesson, "upgrade", "head", cwd=copy)
+        if ran.status != 0:
+            raise NotYet(f"`alembic upgrade head` fails through your env.py: {ran.said}")
+        kept = trial.execute("SELECT to_regclass('course_probe') IS NOT NULL")[0][0]
+    if not kept:
+        source = _env_source(lesson)
+        at = _line_of(source, "connection.execute", "create_all", "exec_driver_sql")
+        where = f"alembic/env.py, line {at}" if at else "alembic/env.py"
+        raise NotYet(
+            f"{where}: a migration run through env.py does not last: `upgrade head` on a copy "
+            f"said it ran, and afterwards its table is not there. Something runs on the "
+            f"connection before `with context.begin_transaction():`, so Alembic's transaction "
+            f"is never committed. Keep run_migrations_online() as the template has it."
+        )
 
 
 def _ini_url(ini: Path) -> tuple[str, int]:
@@ -306,6 +418,7 @@ def check_url(lesson) -> str:
                 "sqlalchemy.url near the top of env.py, right after `config = context.config`, so "
                 "both modes see it."
             )
+    _env_commits(lesson)
     return "env.py takes the URL from the app's settings; alembic.ini holds no credentials."
 
 
@@ -328,7 +441,18 @@ def _rewire(lesson, metadata: bool) -> list[str]:
     keep = url_from_settings if metadata else target_metadata
     other = keep.judge().outcome == "correct"
     env = stock_env(metadata=metadata or other, url=(not metadata) or other)
-    return said + write_file(lesson, "alembic/env.py", env)
+    said += write_file(lesson, "alembic/env.py", env)
+    ini = lesson.path / "alembic.ini"
+    value, _ = _ini_url(ini) if ini.exists() else ("", 0)
+    if not metadata and value and not value.startswith("driver://"):
+        text = re.sub(
+            r"(?m)^sqlalchemy\.url\s*=.*$",
+            lambda _: "sqlalchemy.url = driver://user:pass@localhost/dbname",
+            ini.read_text(),
+        )
+        said += write_file(lesson, "alembic.ini", text)
+        said.append("alembic.ini holds the placeholder URL again: no password in it.")
+    return said
 
 
 @exercise(

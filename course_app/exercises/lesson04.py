@@ -15,6 +15,7 @@ from course_app.exercises.checks import (
     explain_differences,
     lesson_schema,
     revision_file,
+    rows_changed,
     same_table,
     stage_models_schema,
     start_template,
@@ -27,11 +28,29 @@ ROWS = ["INSERT INTO posts (title) VALUES ('First post'), ('Second post')"]
 
 
 def _content_filled(trial) -> None:
+    """The posts that were there before 0002 get what the exercise says: content '',
+    published true, created_at the moment of the migration (as now() gives it)."""
     empty = trial.execute("SELECT count(*) FROM posts WHERE content IS DISTINCT FROM ''")[0][0]
     if empty:
         raise NotYet(
             "after upgrade 0002 the posts that were already there should have content '' "
             "(the exercise asks for ''): fill them with op.execute(\"UPDATE posts SET content = ''\")."
+        )
+    unpublished = trial.execute("SELECT count(*) FROM posts WHERE published IS NOT true")[0][0]
+    if unpublished:
+        raise NotYet(
+            f"after upgrade 0002, {unpublished} of the posts that were already there are not "
+            f"published: existing posts are published, as the server default true says. Give "
+            f"them true (the server default does it when the column is added)."
+        )
+    old = trial.execute(
+        "SELECT count(*) FROM posts WHERE created_at IS NULL "
+        "OR created_at < now() - interval '1 hour' OR created_at > now() + interval '1 hour'"
+    )[0][0]
+    if old:
+        raise NotYet(
+            f"after upgrade 0002, {old} of the posts that were already there have a created_at "
+            f'that is not the time of the migration: leave it to server_default=sa.text("now()").'
         )
 
 
@@ -105,11 +124,14 @@ def _to_head_with_rows(lesson) -> list[str]:
         lost = "posts had been dropped and made again"
     elif "posts" in lesson.tables() and _lost_posts(lesson):
         lost = "rows of posts had been deleted"
+    elif rows_changed(lesson):
+        lost = "rows of posts had been changed"
     else:
         lost = ""
     if lost:
         kept = save_database(lesson)
         database.recreate(lesson.database, template=start_template(lesson))
+        lesson.written.clear()  # a new database: the rows written before are in the kept copy
         for statement in ROWS:
             lesson.query(statement)
         said.append(
@@ -156,6 +178,12 @@ def at_head(lesson):
             f"{len(lost)} of the posts written since the lesson started are gone (ids "
             f"{', '.join(map(str, lost[:5]))}): a migration deleted them (a DELETE in an upgrade?). "
             f"apply() puts the start's posts back."
+        )
+    changed = rows_changed(lesson)
+    if changed:
+        raise NotYet(
+            f"{changed}: a migration that ran on this database changed data it should have "
+            f"left alone. apply() puts the start's posts back."
         )
     rows = lesson.query("SELECT count(*) FROM posts")[0][0]
     return f"the database is at head, its tables match the revisions, and the {rows} posts from the start are still there."

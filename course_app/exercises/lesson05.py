@@ -4,9 +4,10 @@ Where the database is, is judged by its tables as well as by ``alembic_version``
 ``alembic stamp 0003`` writes the row and runs nothing, and is not a downgrade.
 """
 
+from course_app import database
 from course_app.exercises import NotAttempted, NotYet, count, exercise, names
-from course_app.exercises.checks import check_database, check_history, same_table
-from course_app.exercises.repair import bring_database_to
+from course_app.exercises.checks import check_database, check_history, same_table, start_template
+from course_app.exercises.repair import bring_database_to, save_database
 
 HISTORY = ("0001", "0002", "0003", "0004")
 
@@ -29,6 +30,28 @@ def _at(lesson, wanted: str | None, command: str) -> None:
             f"then {command}."
         )
     check_database(lesson, HISTORY)
+    if wanted is not None and not same_table(lesson, "posts"):
+        raise NotYet(
+            f"the database is at {wanted}, but posts is not the table the lesson started with: "
+            f"it went down past 0001 (to base?) and up again, and the rows went with it. "
+            f"`downgrade {wanted}` from 0004 keeps posts. apply() starts the database over."
+        )
+
+
+def _keeping_posts(lesson, target: str) -> list[str]:
+    """To ``target`` by way of downgrades only; a posts table that was dropped on the way
+    means starting the database over (the old one is kept)."""
+    said = []
+    if "posts" in lesson.tables() and not same_table(lesson, "posts"):
+        kept = save_database(lesson)
+        database.recreate(lesson.database, template=start_template(lesson))
+        lesson.written.clear()  # a new database: the rows written before are in the kept copy
+        said.append(
+            f"posts had been dropped and made again, so the database starts over from the "
+            f"lesson's start (the old one is kept as database {kept}); run the INSERT cell again "
+            f"for its rows."
+        )
+    return said + bring_database_to(lesson, target, HISTORY)
 
 
 @exercise(
@@ -37,7 +60,7 @@ def _at(lesson, wanted: str | None, command: str) -> None:
         "The users table arrives in 0003: %alembic downgrade 0003",
     ],
     solution="%alembic downgrade 0003",
-    apply=lambda lesson: bring_database_to(lesson, "0003", HISTORY),
+    apply=lambda lesson: _keeping_posts(lesson, "0003"),
 )
 def back_to_users(lesson):
     _at(lesson, "0003", "downgrade 0003")
@@ -50,7 +73,7 @@ def back_to_users(lesson):
         "From 0003, two steps down: %alembic downgrade -2",
     ],
     solution="%alembic downgrade -2",
-    apply=lambda lesson: bring_database_to(lesson, "0001", HISTORY),
+    apply=lambda lesson: _keeping_posts(lesson, "0001"),
 )
 def two_steps_down(lesson):
     _at(lesson, "0001", "downgrade -2")

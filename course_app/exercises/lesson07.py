@@ -21,6 +21,7 @@ from course_app.exercises.checks import (
 from course_app.exercises.lesson02 import _template_of, check_metadata, check_url, stock_env
 from course_app.exercises.repair import bring_database_to, save_files, write_file
 from course_app.history import History
+from course_app.schema import Schema
 
 REFERENCE = ("0001", "0002", "0003", "0004", "0005")
 
@@ -124,8 +125,9 @@ def history_builds_models(lesson):
         trial.alembic("upgrade", "head")
         _builds_models(lesson, trial, "upgrade head on an empty database")
         built = trial.schema()
+    files = [s.path for s in history.scripts]
     for head in history.heads:
-        independent_of_models(lesson, head, history.by_id[head].path, (), built)
+        independent_of_models(lesson, head, files, (), built, before=None, back=Schema())
     return "from an empty database, your history builds exactly the models."
 
 
@@ -142,10 +144,11 @@ def history_builds_models(lesson):
 def round_trip(lesson):
     if not _revisions(lesson):
         raise NotAttempted("alembic/versions has no revision yet.")
-    check_history(lesson, None)
+    history = check_history(lesson, None)
     with Trial(lesson) as trial:
         trial.alembic("upgrade", "head")
-        if trial.schema() != stage_models_schema("final"):
+        built = trial.schema()
+        if built != stage_models_schema("final"):
             raise NotYet(
                 "your history does not build the models yet, so there is nothing to round-trip: "
                 "fix that first (the exercise before this one)."
@@ -163,6 +166,9 @@ def round_trip(lesson):
             )
         trial.alembic("upgrade", "head")
         _builds_models(lesson, trial, "downgrade base and upgrade head")
+    files = [s.path for s in history.scripts]  # down through the models is no way down either
+    for head in history.heads:
+        independent_of_models(lesson, head, files, (), built, before=None, back=Schema())
     return "up, down to base, and up again: your history is reversible."
 
 

@@ -16,6 +16,7 @@ from course_app.exercises import NotYet
 from course_app.exercises.checks import (
     built_schemas,
     check_database,
+    given_revisions,
     lesson_schema,
     reference_file,
     run,
@@ -57,6 +58,7 @@ def put_reference(
         if s.syntax_error or s.id is None or (expected and s.id not in expected)
     ]
     said = [save_files(lesson, strays)] if strays else []
+    said += restore_given(lesson, expected)
     mine = History(lesson.path).by_id.get(revision)
     if mine is not None and keep_if is not None and keep_if():
         return [*said, f"Kept your {mine.name}: it checks out as it is."]
@@ -70,6 +72,25 @@ def put_reference(
     shutil.copy(reference, lesson.versions / reference.name)
     said.insert(0, f"Wrote the reference revision to alembic/versions/{reference.name}.")
     return said + repair_database(lesson, expected)
+
+
+def restore_given(lesson, expected: tuple[str, ...] | None) -> list[str]:
+    """Put back, as the course wrote them, the revisions the lesson started with that were
+    edited since (the database ran them as they were); the edited ones are kept aside."""
+    if not expected:
+        return []
+    history = History(lesson.path)
+    said = []
+    for revision in given_revisions(lesson, expected):
+        script = history.by_id.get(revision)
+        reference = reference_file(revision)
+        if script is not None and script.path.read_bytes() == reference.read_bytes():
+            continue
+        if script is not None:
+            said.append(save_files(lesson, [script.path]))
+        shutil.copy(reference, lesson.versions / reference.name)
+        said.insert(0, f"Put back alembic/versions/{reference.name} as the lesson started with it.")
+    return said
 
 
 def _undo_own_upgrade(lesson, revision: str, expected) -> list[str]:
@@ -109,12 +130,13 @@ def repair_database(lesson, expected: tuple[str, ...] | None) -> list[str]:
     at = lesson.version()
     if matches:
         real = matches[-1]
-        run(lesson, "stamp", real or "base")
+        run(lesson, "stamp", "--purge", real or "base")  # --purge: even an unknown or second row
         return [
             f"The tables were those of {real or 'base'} though alembic_version said {at or 'base'}: stamped {real or 'base'}."
         ]
     kept = save_database(lesson)
     database.recreate(lesson.database, template=start_template(lesson))
+    lesson.written.clear()  # a new database: the rows written before are in the kept copy
     start = lessons.STAGES[lesson.number].revision
     return [
         f"The database matched none of its revisions, so it starts again from the lesson's "
@@ -136,7 +158,8 @@ def save_database(lesson) -> str:
 
 def bring_database_to(lesson, target: str | None, expected: tuple[str, ...] | None) -> list[str]:
     """Repair the database if it needs it, then upgrade or downgrade it to ``target``."""
-    said = repair_database(lesson, expected)
+    said = restore_given(lesson, expected)
+    said += repair_database(lesson, expected)
     at = lesson.version()
     if at == target:
         return said or [f"The database is at {target or 'base'} already."]

@@ -356,6 +356,69 @@ CASES = [
 ]
 
 
+BEFORE_TRANSACTION = (  # a first query opens a transaction Alembic then takes as the caller's
+    "    with connectable.connect() as connection:\n",
+    "    with connectable.connect() as connection:\n"
+    '        print(connection.exec_driver_sql("select version()").scalar())\n',
+)
+
+
+def not_utf8(lesson):
+    path = lesson.path / GENERIC
+    path.write_bytes(path.read_bytes().replace(b"Alembic", b"Alemb\xe9c", 1))
+
+
+# Found by a hunt for wrong work that passed: env.py judged by what it does.
+CASES += [
+    wrong(
+        M,
+        "a statement before begin_transaction: every migration rolled back",
+        edit(GENERIC, METADATA, BEFORE_TRANSACTION),
+        names=r"alembic/env\.py, line \d+.*does not last",
+    ),
+    wrong(
+        U,
+        "a statement before begin_transaction: every migration rolled back",
+        edit(GENERIC, SETTINGS, BEFORE_TRANSACTION),
+        names=r"alembic/env\.py, line \d+.*does not last",
+    ),
+    wrong(
+        M,
+        "an include_object that hides every table",
+        edit(
+            GENERIC,
+            METADATA,
+            (
+                "connection=connection, target_metadata=target_metadata",
+                "connection=connection, target_metadata=target_metadata, "
+                "include_object=lambda *a: False",
+            ),
+        ),
+        names=r"alembic/env\.py, line \d+: autogenerate does not see",
+    ),
+    wrong(
+        M,
+        "another version table",
+        edit(
+            GENERIC,
+            METADATA,
+            (
+                "connection=connection, target_metadata=target_metadata",
+                "connection=connection, target_metadata=target_metadata, "
+                'version_table="my_versions"',
+            ),
+        ),
+        names=r"alembic/env\.py, line \d+.*version_table",
+    ),
+    wrong(M, "env.py saved as Latin-1", not_utf8, names=r"alembic/env\.py, line \d+.*UTF-8"),
+    right(
+        N,
+        "init with the workspace's absolute path",
+        lambda lesson: alembic("init", str(lesson.path / "alembic"))(lesson),
+    ),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=ids(CASES))
 def test_case(case):
     assert_case(case, prepare)

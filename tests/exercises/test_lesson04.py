@@ -521,6 +521,81 @@ CASES = [
 ]
 
 
+# Found by a hunt for wrong work that passed: data, given revisions, names.
+CASES += [
+    wrong(
+        A,
+        "old posts unpublished by an UPDATE",
+        revision_with(
+            "0002",
+            (
+                "\n\n\ndef downgrade",
+                '\n    op.execute("UPDATE posts SET published = false")\n\n\ndef downgrade',
+            ),
+        ),
+        names="published",
+    ),
+    wrong(
+        A,
+        "old posts dated 1970",
+        revision_with(
+            "0002",
+            (
+                "\n\n\ndef downgrade",
+                "\n    op.execute(\"UPDATE posts SET created_at = '1970-01-01'\")\n\n\ndef downgrade",
+            ),
+        ),
+        names="created_at",
+    ),
+    wrong(
+        A,
+        "0001, which the lesson started with, edited to make another table",
+        steps(
+            revision_with("0001", ('"posts"', '"post"'), ('"posts"', '"post"')),
+            copy_reference("0002"),
+        ),
+        names=r"0001_create_posts_table\.py",
+    ),
+    wrong(
+        U,
+        "the primary key named by PostgreSQL, users_pkey",
+        revision_with("0003", ('name=op.f("pk_users")', 'name="users_pkey"')),
+        names="users_pkey",
+    ),
+    wrong(
+        F,
+        "a foreign key left NOT VALID",
+        revision_with(
+            "0004", ('ondelete="CASCADE",', 'ondelete="CASCADE", postgresql_not_valid=True,')
+        ),
+        names="NOT VALID",
+    ),
+    wrong(
+        H,
+        "a revision that blanked the titles ran, then was fixed",
+        steps(
+            revision_with(
+                "0002",
+                (
+                    "\n\n\ndef downgrade",
+                    "\n    op.execute(\"UPDATE posts SET title = ''\")\n\n\ndef downgrade",
+                ),
+            ),
+            alembic("upgrade", "head"),
+            copy_reference("0002", "0003", "0004"),
+            alembic("upgrade", "head"),
+        ),
+        names="posts.title",
+    ),
+    wrong(
+        H,
+        "two rows in alembic_version",
+        steps(alembic("upgrade", "head"), query("INSERT INTO alembic_version VALUES ('0003')")),
+        names="stamp --purge",
+    ),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=ids(CASES))
 def test_case(case):
     assert_case(case, prepare)

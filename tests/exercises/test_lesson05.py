@@ -97,7 +97,12 @@ CASES = [
         names="0002",
     ),
     right(T, "by id", alembic("downgrade", "0001")),
-    right(T, "to base and one up", steps(alembic("downgrade", "base"), alembic("upgrade", "+1"))),
+    wrong(
+        T,
+        "to base and one up: posts and its rows gone",
+        steps(alembic("downgrade", "base"), alembic("upgrade", "+1")),
+        names="posts is not the table the lesson started with",
+    ),
     reference(T, alembic("downgrade", "-2")),
     wrong(
         A,
@@ -168,6 +173,24 @@ CASES = [
         outcome="not attempted",
     ),
     reference(R, lambda lesson: None, 0),
+]
+
+
+# Found by a hunt for wrong work that passed: down to base and up is no downgrade.
+CASES += [
+    wrong(
+        B,
+        "down to base and up to 0003: posts and its rows gone",
+        steps(alembic("downgrade", "base"), alembic("upgrade", "0003")),
+        names="posts is not the table the lesson started with",
+    ),
+    wrong(
+        R,
+        "0004's file deleted after the round trip",
+        lambda lesson: next(lesson.versions.glob("0004_*.py")).unlink(),
+        0,
+        names="no revision 0004",
+    ),
 ]
 
 

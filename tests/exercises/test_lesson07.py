@@ -370,6 +370,40 @@ CASES = [
 ]
 
 
+# Found by a hunt for wrong work that passed: a downgrade through the models.
+DROP_ALL = "from app.models import Base\n\nBase.metadata.drop_all(op.get_bind())"
+CASES += [
+    wrong(
+        B,
+        "a downgrade that drops the tables with drop_all",
+        steps(alembic(*AUTOGEN), replace_function("0001_*.py", "downgrade", DROP_ALL)),
+        names=r"0001_create_blog_schema\.py, line \d+ \(`Base\.metadata\.drop_all",
+    ),
+    wrong(
+        T,
+        "a downgrade that drops the tables with drop_all",
+        replace_function("0001_*.py", "downgrade", DROP_ALL),
+        names=r"0001_create_blog_schema\.py",
+    ),
+    wrong(
+        W,
+        "a statement before begin_transaction: every migration rolled back",
+        steps(
+            wire,
+            edit(
+                ENV,
+                (
+                    "    with connectable.connect() as connection:\n",
+                    "    with connectable.connect() as connection:\n"
+                    '        connection.exec_driver_sql("select 1")\n',
+                ),
+            ),
+        ),
+        names=r"alembic/env\.py, line \d+.*does not last",
+    ),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=ids(CASES))
 def test_case(case):
     assert_case(case, prepare)
