@@ -8,7 +8,8 @@ learner changed or added there, and only that, is copied into a dated folder::
 
 and the course prints where. The newest ``KEEP`` folders of each lesson are kept.
 The ``.env`` the course writes is never copied: it holds the database password,
-and the course writes it again.
+and the course writes it again. The backups are the learner's alone (folders 0700,
+files 0600): a file they pasted a password into may be among them.
 """
 
 import shutil
@@ -60,10 +61,14 @@ def save(
     if target.exists():  # twice in one second: never reuse a name
         target = target.with_name(target.name + now.strftime("_%f"))
     target.mkdir(parents=True)
+    # Private, like the learner's .env: a file they pasted a password into may be among these.
+    for private in (folder(workspace).parent, folder(workspace), target):
+        private.chmod(0o700)
     for path in files:
         destination = target / path.relative_to(workspace)
         destination.parent.mkdir(parents=True, exist_ok=True)
         (shutil.move if move else shutil.copy2)(path, destination)
+        destination.chmod(0o600)
     for old in newest_first(workspace)[KEEP:]:
         shutil.rmtree(old, ignore_errors=True)
     return target

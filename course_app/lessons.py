@@ -22,6 +22,7 @@ import hashlib
 import os
 import re
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -141,7 +142,6 @@ class Dropped:
 
 
 _DROP = re.compile(r'\s*DROP TABLE (?:IF EXISTS )?"?(\w+)"?', re.I)
-_WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.I)
 
 
 @dataclass
@@ -153,9 +153,10 @@ class Lesson:
     database: str
     backup: Path | None = None  # where start() saved the learner's previous files
     dropped: dict[str, Dropped] = field(default_factory=dict)  # table -> its first DROP
-    # table -> {id: row}: the rows the learner wrote through query() (an INSERT adds to them,
-    # an UPDATE or DELETE of theirs sets them), which migrations must keep as they are
+    # table -> {id: row}, as the tables were after the learner's last write through
+    # query(): the data migrations must keep as it is (a check compares)
     written: dict[str, dict] = field(default_factory=dict)
+    started: float = field(default_factory=time.time)
 
     @property
     def versions(self) -> Path:
@@ -249,12 +250,9 @@ class Lesson:
             with engine.begin() as conn:
                 result = conn.execute(text(sql), params)
                 rows = [tuple(row) for row in result] if result.returns_rows else None
-                wrote = _WRITE.match(sql)
-                if wrote:
-                    now = _rows_by_id(conn, wrote[1])
-                    if wrote[0].lstrip()[:6].upper() == "INSERT":  # new rows join the ones before
-                        now = {**now, **self.written.get(wrote[1], {})}
-                    self.written[wrote[1]] = now
+                # Did it write (whatever it looks like: a CTE, a comment first, a cascade)?
+                if conn.execute(text("SELECT txid_current_if_assigned()")).scalar() is not None:
+                    self.written = _rows_by_id(conn)
                 return rows
         except DBAPIError as exc:
             said = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
@@ -281,6 +279,12 @@ class Lesson:
         except FileNotFoundError:
             raise CourseError("there is no app/models.py in the workspace.") from None
         except Exception as exc:  # the learner's file: say where, in one line
+            twice = re.search(r"Table '(\w+)' is already defined", str(exc))
+            if twice:  # a cell that adds a model, run twice
+                raise CourseError(
+                    f"app/models.py defines the {twice[1]} table twice (was the cell that adds "
+                    f"it run twice?): keep one of the two classes."
+                ) from None
             raise CourseError(
                 f"app/models.py does not import: {describe(exc, self.path)}. Fix it and run "
                 f"the cell again."
@@ -300,20 +304,20 @@ class Lesson:
         return f"<Lesson {self.number}: {self.path}, {self.database}>"
 
 
-def _rows_by_id(conn, table: str) -> dict:
-    """A table's rows by their ``id`` (empty for a table without one)."""
-    found = conn.execute(
+def _rows_by_id(conn) -> dict[str, dict]:
+    """Every table that has an ``id`` column: its rows by id."""
+    tables = conn.execute(
         text(
-            "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
-            "AND table_name = :t AND column_name = 'id'"
-        ),
-        {"t": table},
-    ).first()
-    if found is None:
-        return {}
+            "SELECT table_name FROM information_schema.columns WHERE table_schema = "
+            "current_schema() AND column_name = 'id' ORDER BY table_name"
+        )
+    ).scalars()
     return {
-        row._mapping["id"]: dict(row._mapping)
-        for row in conn.execute(text(f'SELECT * FROM "{table}"'))
+        table: {
+            r._mapping["id"]: dict(r._mapping)
+            for r in conn.execute(text(f'SELECT * FROM "{table}"'))
+        }
+        for table in list(tables)
     }
 
 

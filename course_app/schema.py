@@ -255,7 +255,10 @@ def differences(want: Schema, got: Schema, wanted_by: str, found_in: str) -> lis
         said.extend(
             _table_differences(table, want.tables[table], got.tables[table], wanted_by, found_in)
         )
+    extra = set(got.tables) - set(want.tables)  # a table left behind takes its sequences' blame
     for sequence in sorted(got.sequences - want.sequences):
+        if any(sequence.startswith(f"{table}_") for table in extra):
+            continue
         said.append(
             f"there is a sequence {sequence} {found_in} that is not in {wanted_by}: drop it "
             f'where it is no longer needed (op.execute("DROP SEQUENCE {sequence}")).'

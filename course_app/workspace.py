@@ -50,6 +50,8 @@ def functions(path: Path, names=("upgrade", "downgrade")) -> str:
 
 
 def append(root: Path, relative: str, text: str) -> str:
+    if not text.strip():
+        raise CourseError("there is nothing to add: give the text to append.")
     path = root / relative
     before = read(root, relative)
     path.write_text(before.rstrip("\n") + "\n\n" + text.strip("\n") + "\n")
@@ -67,6 +69,8 @@ def delete(root: Path, pattern: str) -> str:
 
 def write_function(path: Path, name: str, body: str) -> str:
     """Replace the body of one top-level function of a file (``upgrade``, ``downgrade``)."""
+    if not body.strip():
+        raise CourseError(f"give {name}() a body: at least `pass`.")
     source = path.read_text()
     tree = ast.parse(source)
     node = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name), None)

@@ -553,7 +553,7 @@ def rows_changed(lesson) -> str | None:
                 }
                 for key, row in rows.items():
                     if key not in now:
-                        return f"the row of {table} with id {key} that you inserted is gone"
+                        return f"the row of {table} with id {key} is gone"
                     for column, value in row.items():
                         if column in now[key] and now[key][column] != value:
                             return (

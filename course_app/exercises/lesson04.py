@@ -20,7 +20,12 @@ from course_app.exercises.checks import (
     stage_models_schema,
     start_template,
 )
-from course_app.exercises.repair import bring_database_to, put_reference, save_database
+from course_app.exercises.repair import (
+    bring_database_to,
+    put_reference,
+    restore_rows,
+    save_database,
+)
 
 HISTORY = ("0001", "0002", "0003", "0004")
 # The scratch database starts where the lesson does, with rows, as production would.
@@ -106,14 +111,30 @@ def owner_foreign_key(lesson):
     return "owner_id references users.id, ON DELETE CASCADE, under a name we chose."
 
 
-def _lost_posts(lesson) -> list[int]:
-    """Ids the posts table handed out that are no longer there: rows a migration deleted."""
-    issued = lesson.query(
-        "SELECT coalesce(last_value, 0) FROM pg_sequences "
-        "WHERE schemaname = current_schema() AND sequencename = 'posts_id_seq'"
+def _old_posts_filled(lesson) -> str | None:
+    """The posts written before 0002 ran on the lesson's database got what 0002 gives them:
+    content '', published true, created_at the time of the migration (after the lesson
+    started). A wrong 0002 that ran and was fixed afterwards leaves them wrong."""
+    before = [k for k, row in lesson.written.get("posts", {}).items() if "content" not in row]
+    if not before:
+        return None
+    wrong = lesson.query(
+        "SELECT id, content, published, created_at < to_timestamp(:started) - interval '5 minutes' "
+        "FROM posts WHERE id = ANY(:ids) ORDER BY id",
+        started=lesson.started,
+        ids=before,
     )
-    ids = {row[0] for row in lesson.query("SELECT id FROM posts")}
-    return [i for i in range(1, (issued[0][0] or 0) + 1 if issued else 1) if i not in ids]
+    for key, content, published, too_old in wrong:
+        if content != "" or published is not True or too_old:
+            what = (
+                f"content {content!r}"
+                if content != ""
+                else (f"published {published!r}" if published is not True else "an old created_at")
+            )
+            return (
+                f"the post with id {key}, there before 0002, has {what}; 0002 gives ''/true/now()"
+            )
+    return None
 
 
 def _to_head_with_rows(lesson) -> list[str]:
@@ -122,21 +143,20 @@ def _to_head_with_rows(lesson) -> list[str]:
     said = []
     if not same_table(lesson, "posts"):
         lost = "posts had been dropped and made again"
-    elif "posts" in lesson.tables() and _lost_posts(lesson):
-        lost = "rows of posts had been deleted"
-    elif rows_changed(lesson):
-        lost = "rows of posts had been changed"
+    elif "posts" in lesson.tables() and (rows_changed(lesson) or _old_posts_filled(lesson)):
+        lost = "rows of posts had been deleted or changed by a migration"
     else:
         lost = ""
     if lost:
         kept = save_database(lesson)
         database.recreate(lesson.database, template=start_template(lesson))
-        lesson.written.clear()  # a new database: the rows written before are in the kept copy
-        for statement in ROWS:
-            lesson.query(statement)
+        put_back = restore_rows(lesson)  # the rows as you last wrote them
+        if not put_back:
+            for statement in ROWS:
+                lesson.query(statement)
         said.append(
-            f"{lost.capitalize()}, so the database starts again from the lesson's start, with its "
-            f"two posts (the old one is kept as database {kept})."
+            f"{lost.capitalize()}, so the database starts again from the lesson's start"
+            f"{put_back or ', with its two posts'} (the old one is kept as database {kept})."
         )
     return said + bring_database_to(lesson, "0004", HISTORY)
 
@@ -172,14 +192,7 @@ def at_head(lesson):
             "it held are gone: migrations keep rows only going forward. Run the lesson's first "
             "cell to start over, or apply() to put the start's posts back."
         )
-    lost = _lost_posts(lesson)
-    if lost:
-        raise NotYet(
-            f"{len(lost)} of the posts written since the lesson started are gone (ids "
-            f"{', '.join(map(str, lost[:5]))}): a migration deleted them (a DELETE in an upgrade?). "
-            f"apply() puts the start's posts back."
-        )
-    changed = rows_changed(lesson)
+    changed = rows_changed(lesson) or _old_posts_filled(lesson)
     if changed:
         raise NotYet(
             f"{changed}: a migration that ran on this database changed data it should have "

@@ -7,7 +7,7 @@ Where the database is, is judged by its tables as well as by ``alembic_version``
 from course_app import database
 from course_app.exercises import NotAttempted, NotYet, count, exercise, names
 from course_app.exercises.checks import check_database, check_history, same_table, start_template
-from course_app.exercises.repair import bring_database_to, save_database
+from course_app.exercises.repair import bring_database_to, restore_rows, save_database
 
 HISTORY = ("0001", "0002", "0003", "0004")
 
@@ -23,33 +23,37 @@ def _at(lesson, wanted: str | None, command: str) -> None:
         if at in order and order.index(at) < order.index(wanted):
             raise NotYet(
                 f"the database is at {at or 'base'}: you went past {wanted or 'base'}. "
-                f"Go forward again with %alembic upgrade {wanted}."
+                f"Go forward again with %alembic upgrade {wanted} (a table dropped on the way "
+                f"comes back empty)."
             )
         raise NotYet(
             f"the database is at {at or 'base'}, not {wanted or 'base'}: run %alembic current, "
             f"then {command}."
         )
     check_database(lesson, HISTORY)
-    if wanted is not None and not same_table(lesson, "posts"):
-        raise NotYet(
-            f"the database is at {wanted}, but posts is not the table the lesson started with: "
-            f"it went down past 0001 (to base?) and up again, and the rows went with it. "
-            f"`downgrade {wanted}` from 0004 keeps posts. apply() starts the database over."
-        )
+    # posts must be the lesson's own (down to base and up is no downgrade); users may come
+    # back empty: going one step too far and up again is what the check itself advises.
+    kept = ("posts",) if wanted in ("0003", "0001") else ()
+    for table, made_in in ((t, {"posts": "0001", "users": "0003"}[t]) for t in kept):
+        if not same_table(lesson, table):
+            raise NotYet(
+                f"the database is at {wanted}, but {table} is not the table the lesson started "
+                f"with: it went down past {made_in} and up again, and its rows went with it. "
+                f"`downgrade {wanted}` from 0004 keeps {table}. apply() starts the database over."
+            )
 
 
 def _keeping_posts(lesson, target: str) -> list[str]:
     """To ``target`` by way of downgrades only; a posts table that was dropped on the way
     means starting the database over (the old one is kept)."""
     said = []
-    if "posts" in lesson.tables() and not same_table(lesson, "posts"):
+    if any(t in lesson.tables() and not same_table(lesson, t) for t in ("posts", "users")):
         kept = save_database(lesson)
         database.recreate(lesson.database, template=start_template(lesson))
-        lesson.written.clear()  # a new database: the rows written before are in the kept copy
+        put_back = restore_rows(lesson)
         said.append(
-            f"posts had been dropped and made again, so the database starts over from the "
-            f"lesson's start (the old one is kept as database {kept}); run the INSERT cell again "
-            f"for its rows."
+            f"a table had been dropped and made again, so the database starts over from the "
+            f"lesson's start{put_back} (the old one is kept as database {kept})."
         )
     return said + bring_database_to(lesson, target, HISTORY)
 
@@ -64,6 +68,12 @@ def _keeping_posts(lesson, target: str) -> list[str]:
 )
 def back_to_users(lesson):
     _at(lesson, "0003", "downgrade 0003")
+    if not same_table(lesson, "users"):
+        return (
+            "the database is at 0003, by way of 0002: users was dropped on the way and came back "
+            "empty, so its rows are gone. `downgrade 0003` from 0004 would only have run 0004's "
+            "downgrade()."
+        )
     return "downgrade 0003 ran 0004's downgrade(): owner_id and its foreign key are gone."
 
 

@@ -7,6 +7,7 @@ free; the history must still be one clean line with no empty or stray revision,
 and no revision may build its tables from the models.
 """
 
+from course_app import database
 from course_app.exercises import NotAttempted, NotYet, exercise
 from course_app.exercises.checks import (
     Trial,
@@ -16,6 +17,7 @@ from course_app.exercises.checks import (
     independent_of_models,
     lesson_schema,
     reference_file,
+    run,
     stage_models_schema,
 )
 from course_app.exercises.lesson02 import _template_of, check_metadata, check_url, stock_env
@@ -125,9 +127,13 @@ def history_builds_models(lesson):
         trial.alembic("upgrade", "head")
         _builds_models(lesson, trial, "upgrade head on an empty database")
         built = trial.schema()
+        # What the downgrade does with the real models; the decoy run must do the same (a
+        # downgrade that is wrong either way is the next exercise's business).
+        went_down = run(lesson, "downgrade", "base", url=database.url_for(trial.name))
+        back = trial.schema() if went_down.status == 0 else None
     files = [s.path for s in history.scripts]
     for head in history.heads:
-        independent_of_models(lesson, head, files, (), built, before=None, back=Schema())
+        independent_of_models(lesson, head, files, (), built, before=None, back=back)
     return "from an empty database, your history builds exactly the models."
 
 
@@ -207,9 +213,11 @@ def _head(lesson) -> str | None:
     after=(round_trip,),
 )
 def lesson_database_at_head(lesson):
-    check_history(lesson, None)
+    history = check_history(lesson, None)
     head = _head(lesson)
     at = lesson.version()
+    if at is not None and at not in history.by_id:
+        check_database(lesson, None)  # names the revision no file has, and the way out
     if at is None:
         raise NotAttempted("the lesson's database is at base: run %alembic upgrade head.")
     if at != head:

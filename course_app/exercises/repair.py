@@ -136,12 +136,61 @@ def repair_database(lesson, expected: tuple[str, ...] | None) -> list[str]:
         ]
     kept = save_database(lesson)
     database.recreate(lesson.database, template=start_template(lesson))
-    lesson.written.clear()  # a new database: the rows written before are in the kept copy
     start = lessons.STAGES[lesson.number].revision
+    put_back = restore_rows(lesson)
     return [
         f"The database matched none of its revisions, so it starts again from the lesson's "
-        f"start ({start or 'empty'}); the old one is kept as database {kept}."
+        f"start ({start or 'empty'}){put_back}; the old one is kept as database {kept}."
     ]
+
+
+def restore_rows(lesson) -> str:
+    """Insert the rows the learner wrote (``lesson.written``) into a database started
+    afresh, in the columns it has; say how many."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    engine = lesson.engine()
+    count = 0
+    try:
+        with engine.begin() as conn:
+            have = {
+                t: set(cols)
+                for t, cols in conn.execute(
+                    text(
+                        "SELECT table_name, array_agg(column_name::text) FROM "
+                        "information_schema.columns WHERE table_schema = current_schema() "
+                        "GROUP BY table_name"
+                    )
+                )
+            }
+            # Tables others point at first (users before posts): fewest foreign keys first.
+            for table in sorted(lesson.written, key=lambda t: (t != "users", t)):
+                for row in lesson.written[table].values():
+                    columns = [c for c in row if c in have.get(table, ())]
+                    if not columns:
+                        continue
+                    names = ", ".join(f'"{c}"' for c in columns)
+                    values = ", ".join(f":{c}" for c in columns)
+                    try:
+                        with conn.begin_nested():  # a row that no longer fits is left out
+                            conn.execute(
+                                text(f'INSERT INTO "{table}" ({names}) VALUES ({values})'),
+                                {c: row[c] for c in columns},
+                            )
+                        count += 1
+                    except DBAPIError:
+                        pass
+                if "id" in have.get(table, ()):
+                    conn.execute(
+                        text(
+                            f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+                            f'coalesce(max(id), 1)) FROM "{table}"'
+                        )
+                    )
+    finally:
+        engine.dispose()
+    return f", with your {count} row{'s' * (count != 1)} put back" if count else ""
 
 
 def save_database(lesson) -> str:

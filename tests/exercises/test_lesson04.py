@@ -596,6 +596,46 @@ CASES += [
 ]
 
 
+# Found by a second hunt: the learner's own writes are theirs; a migration's are not.
+REFERENCES = copy_reference("0002", "0003", "0004")
+CASES += [
+    right(
+        H,
+        "the INSERT cell run twice, then tidied up",
+        steps(ROWS, query("DELETE FROM posts WHERE id > 2"), alembic("upgrade", "head")),
+    ),
+    right(
+        H,
+        "a title fixed by the learner, with a comment first",
+        steps(
+            query("-- fix the capital\nUPDATE posts SET title = 'First Post' WHERE id = 1"),
+            alembic("upgrade", "head"),
+        ),
+    ),
+    right(
+        H,
+        "a cascade tried out: a user, their posts, then the user deleted",
+        steps(
+            alembic("upgrade", "head"),
+            query("INSERT INTO users (email, password) VALUES ('a@b.c', 'x')"),
+            query("UPDATE posts SET owner_id = 1"),
+            query("DELETE FROM users"),
+        ),
+    ),
+    wrong(
+        H,
+        "a wrong 0002 (content 'n/a') ran on the lesson's database, then was fixed",
+        steps(
+            revision_with("0002", ("SET content = ''", "SET content = 'n/a'")),
+            alembic("upgrade", "0002"),
+            REFERENCES,
+            alembic("upgrade", "head"),
+        ),
+        names="there before 0002, has content 'n/a'",
+    ),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=ids(CASES))
 def test_case(case):
     assert_case(case, prepare)

@@ -404,6 +404,28 @@ CASES += [
 ]
 
 
+# Found by a second hunt: a downgrade wrong either way is round_trip's, not a model's.
+CASES += [
+    right(
+        B,
+        "a downgrade that does nothing (round_trip's business)",
+        steps(alembic(*AUTOGEN), replace_function("0001_*.py", "downgrade", "pass")),
+    ),
+    wrong(
+        H,
+        "the database at a revision whose file was moved aside",
+        steps(
+            lambda lesson: next(lesson.versions.glob("0001_*.py")).unlink(),
+            alembic("revision", "--autogenerate", "-m", "blog", "--rev-id", "abc"),
+            alembic("upgrade", "head"),
+            lambda lesson: next(lesson.versions.glob("abc_*.py")).unlink(),
+            copy_reference("0001", "0002", "0003", "0004", "0005"),
+        ),
+        names="stamp --purge",
+    ),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=ids(CASES))
 def test_case(case):
     assert_case(case, prepare)
