@@ -164,6 +164,12 @@ def _line_of(source: str, *needles: str) -> int | None:
     return None
 
 
+def _env_line(source: str, *needles: str) -> str:
+    """Where in env.py: "alembic/env.py, line N" at the first line with a needle."""
+    at = _line_of(source, *needles)
+    return f"alembic/env.py, line {at}" if at else "alembic/env.py"
+
+
 def _tables(metadata) -> dict[str, list[str]] | None:
     """Table -> columns, for a MetaData or a sequence of them; None if it is neither."""
     if isinstance(metadata, MetaData):
@@ -325,8 +331,7 @@ def _autogenerate_sees(lesson, wanted: dict, configured: dict) -> None:
         ran = run(lesson, "check", cwd=copy)
     hidden = sorted(t for t in wanted if f"'{t}'" not in ran.output)
     if "New upgrade operations detected" not in ran.output or hidden:
-        at = _line_of(source, "include_object", "include_name", "include_schemas")
-        where = f"alembic/env.py, line {at}" if at else "alembic/env.py"
+        where = _env_line(source, "include_object", "include_name", "include_schemas")
         raise NotYet(
             f"{where}: autogenerate does not see {', '.join(hidden) or 'your tables'}: on an empty "
             f"database `alembic check` should find every table of the models new, and it finds "
@@ -348,8 +353,7 @@ def _env_commits(lesson) -> None:
         kept = trial.execute("SELECT to_regclass('course_probe') IS NOT NULL")[0][0]
     if not kept:
         source = _env_source(lesson)
-        at = _line_of(source, "connection.execute", "create_all", "exec_driver_sql")
-        where = f"alembic/env.py, line {at}" if at else "alembic/env.py"
+        where = _env_line(source, "connection.execute", "create_all", "exec_driver_sql")
         raise NotYet(
             f"{where}: a migration run through env.py does not last: `upgrade head` on a copy "
             f"said it ran, and afterwards its table is not there. Something runs on the "
