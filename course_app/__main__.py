@@ -226,9 +226,10 @@ def main(argv: list[str] | None = None) -> int:
     reset_parser = commands.add_parser("reset", help="give a lesson a fresh start")
     reset_parser.add_argument("lesson", type=int)
     commands.add_parser("doctor", help="check this machine and say what to fix")
-    open_parser = commands.add_parser("open", help="open the course in JupyterLab, at lesson 0")
-    open_parser.add_argument(
-        "jupyter", nargs=argparse.REMAINDER, help="more options for jupyter lab"
+    commands.add_parser(
+        "open",
+        help="open the course in JupyterLab, at lesson 0; any options after it go to jupyter "
+        "lab (open --no-browser --port 8899)",
     )
     notebooks_parser = commands.add_parser(
         "notebooks", help="run solved lessons, make learner copies"
@@ -239,6 +240,10 @@ def main(argv: list[str] | None = None) -> int:
     notebooks_parser.add_argument(
         "--force", action="store_true", help="replace copies you edited (saved to .backups/ first)"
     )
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["open"]:  # everything after it is jupyter lab's, options included
+        extra = argv[1:]
+        return cmd_open(extra[1:] if extra[:1] == ["--"] else extra)
     args = parser.parse_args(argv)
     try:
         if args.command == "server":
@@ -247,8 +252,6 @@ def main(argv: list[str] | None = None) -> int:
             cmd_reset(args.lesson)
         elif args.command == "doctor":
             return cmd_doctor()
-        elif args.command == "open":
-            return cmd_open(args.jupyter)
         elif args.command == "notebooks":
             return cmd_notebooks(args.action, args.lessons, args.check, args.force)
     except CourseError as exc:

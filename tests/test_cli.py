@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from course_app.__main__ import main
 
 
@@ -47,3 +49,20 @@ def test_errors_are_one_line_with_status_1(on_external, env):
     assert result.stderr.startswith("error: PostgreSQL at 127.0.0.1")
     assert len(result.stderr.strip().splitlines()) == 1
     assert "bad-secret" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    "argv, given",
+    [
+        (["open"], []),
+        (["open", "--no-browser", "--port", "8899"], ["--no-browser", "--port", "8899"]),
+        (["open", "--", "--ip=0.0.0.0"], ["--ip=0.0.0.0"]),
+    ],
+)
+def test_open_passes_every_option_to_jupyter_lab(monkeypatch, argv, given):
+    from course_app import __main__ as cli
+
+    seen = []
+    monkeypatch.setattr(cli, "cmd_open", lambda extra: seen.append(extra) or 0)
+    assert cli.main(argv) == 0
+    assert seen == [given]

@@ -116,8 +116,8 @@ def revision_id(value) -> str | None:
         raise NotYet(f'give the revision id as a string, like "0005"; {value!r} is not one.')
     if isinstance(value, int):
         raise NotYet(
-            f'revision ids are strings, written with quotes as Alembic prints them: "{value:04d}", '
-            f"not {value} (a number loses the leading zeros)."
+            f"revision ids are strings, written with quotes as Alembic prints them (like "
+            f'"0005"), not the number {value}: a number loses the leading zeros.'
         )
     return re.sub(r"\s*\((head|heads|current|effective head)\)\s*$", "", value.strip()).strip()
 
