@@ -42,6 +42,7 @@ from alembic.config import CommandLine
 from course_app.alembic_errors import explain
 from course_app.database import redact
 from course_app.history import History
+from course_app.settings import get_settings
 
 
 class _CommandLine(CommandLine):
@@ -156,6 +157,25 @@ class _Chatter(logging.Filter):
 _CHATTY = ("alembic.runtime.plugins", "alembic.ddl.postgresql", "alembic.util.messaging")
 
 
+class _Relative:
+    """A stream that shows paths in the workspace as ``workspace/...``, as the lessons do."""
+
+    def __init__(self, stream, workspace: Path):
+        self.stream = stream
+        self.prefixes = {str(workspace) + os.sep, str(workspace.resolve()) + os.sep}
+
+    def write(self, text: str) -> int:
+        for prefix in self.prefixes:
+            text = text.replace(prefix, "workspace" + os.sep)
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
 @contextmanager
 def _for_a_notebook(on: bool):
     if not on:
@@ -166,7 +186,8 @@ def _for_a_notebook(on: bool):
         logging.getLogger(name).addFilter(quiet)
     try:
         # The log handler env.py makes (fileConfig) writes to sys.stderr as it is then.
-        with contextlib.redirect_stderr(sys.stdout):
+        shown = _Relative(sys.stdout, get_settings().workspace_dir)
+        with contextlib.redirect_stdout(shown), contextlib.redirect_stderr(shown):
             yield
     finally:
         for name in _CHATTY:
