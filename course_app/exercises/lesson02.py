@@ -143,6 +143,16 @@ def _env_source(lesson) -> str:
     if not path.exists():
         raise NotAttempted("there is no alembic/env.py: run %alembic init alembic first.")
     try:
+        template = _template_of(path)
+    except UnicodeDecodeError:  # said below, with its line
+        template = None
+    if template in ("async", "multidb", "pyproject_async"):
+        raise NotYet(
+            f"alembic/env.py comes from the {template} template; this project needs the generic "
+            f"one (a plain, synchronous engine). Delete alembic/ and alembic.ini, then run "
+            f"%alembic init alembic without -t (apply() does it)."
+        )
+    try:
         source = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
