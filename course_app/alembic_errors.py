@@ -195,7 +195,8 @@ def _not_null(match, history, version):
 
 
 def _already_exists(match, history, version):
-    name = match[1]
+    kind, part, table = match[1], match[2], match[3]
+    name = f"the {kind} {table}.{part}" if kind else table
     return (
         f"The database already has {name}, so this revision cannot create it: it was made "
         f"outside this history (create_all?), or alembic_version was changed without running "
@@ -246,7 +247,10 @@ _RULES: list[tuple[str, Callable]] = [
     (r"Target database is not up to date", _not_up_to_date),
     (r"Can't locate revision identified by '([^']*)'", _cannot_locate),
     (r'column "([^"]+)" of relation "([^"]+)" contains null values', _not_null),
-    (r'relation "([^"]+)" already exists', _already_exists),
+    (
+        r'(?:(column|constraint) "([^"]+)" of )?relation "([^"]+)" already exists',
+        _already_exists,
+    ),
     (
         r'(column "[^"]+" of relation "[^"]+"|relation "[^"]+"|constraint "[^"]+" of relation '
         r'"[^"]+"|index "[^"]+") does not exist',

@@ -259,7 +259,7 @@ class History:
             "heads",
             f"{_count(len(heads))} heads: {listed} {'both ' if len(heads) == 2 else ''}end the history, so `upgrade head` cannot choose. "
             f"Put them in one line (in {second.name}, line {second.down_line}: "
-            f'down_revision = "{first.id}"), delete the one you don\'t want, or join them '
-            f'with %alembic merge heads -m "merge".',
+            f'down_revision = "{first.id}"), or delete the one you don\'t want. (Two branches '
+            f"meant to be, as two people make them, are joined with %alembic merge heads.)",
             heads,
         )

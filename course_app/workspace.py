@@ -17,8 +17,20 @@ from course_app.errors import CourseError
 _PASSWORD_IN_URL = re.compile(r"(?<!driver)(://[^:/@\s]*:)([^@\s]+)(@)")
 
 
+def inside(root: Path, relative: str) -> Path:
+    """A path in the workspace; one that leads out of it (``../lesson04/...``) is refused."""
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root.resolve()):
+        raise CourseError(
+            f"{relative} is outside this lesson's workspace: the helpers stay inside it."
+        )
+    return root / relative
+
+
 def read(root: Path, relative: str) -> str:
-    path = root / relative
+    path = inside(root, relative)
+    if path.is_dir():
+        raise CourseError(f"{relative} is a folder: name a file in it.")
     try:
         return path.read_text()
     except FileNotFoundError:
@@ -60,7 +72,13 @@ def append(root: Path, relative: str, text: str) -> str:
 
 
 def delete(root: Path, pattern: str) -> str:
-    found = sorted(root.glob(pattern))
+    """Delete the files that match (folders are left alone), inside the workspace only."""
+    inside(root, pattern.split("*")[0] or ".")
+    found = [
+        p
+        for p in sorted(root.glob(pattern))
+        if p.is_file() and p.resolve().is_relative_to(root.resolve())
+    ]
     for path in found:
         path.unlink()
     names = ", ".join(str(p.relative_to(root)) for p in found) or "nothing (no such file)"
@@ -72,10 +90,18 @@ def write_function(path: Path, name: str, body: str) -> str:
     if not body.strip():
         raise CourseError(f"give {name}() a body: at least `pass`.")
     source = path.read_text()
-    tree = ast.parse(source)
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise CourseError(f"{path.name}, line {exc.lineno}: SyntaxError: {exc.msg}.") from None
     node = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name), None)
     if node is None:
         raise CourseError(f"{path.name} has no {name}() to write.")
+    if node.body[0].lineno == node.lineno:
+        raise CourseError(
+            f"{path.name}, line {node.lineno}: {name}() is written on one line; put its body on "
+            f"a line of its own (as the template does), then run this again."
+        )
     lines = source.splitlines(keepends=True)
     head = "".join(lines[: node.body[0].lineno - 1])
     tail = "".join(lines[node.end_lineno :])
@@ -90,6 +116,8 @@ def write_function(path: Path, name: str, body: str) -> str:
 
 def edit(root: Path, relative: str, old: str, new: str) -> str:
     """Replace one piece of a workspace file with another; say what changed."""
+    if not old:
+        raise CourseError("say what to replace: the text to change is empty.")
     text = read(root, relative)
     found = text.count(old)
     if found != 1:

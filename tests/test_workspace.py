@@ -107,3 +107,38 @@ def test_append_and_delete_say_what_they_did(root):
         == "Deleted alembic/versions/0002_add.py."
     )
     assert workspace.delete(root, "alembic/versions/*.py") == "Deleted nothing (no such file)."
+
+
+def test_the_helpers_stay_inside_the_workspace(root, tmp_path_factory):
+    other = tmp_path_factory.mktemp("lesson04")
+    (other / "models.py").write_text("x = 1\n")
+    relative = f"../{other.name}/models.py"
+    for call in (
+        lambda: workspace.show(root, relative),
+        lambda: workspace.delete(root, relative),
+        lambda: workspace.edit(root, relative, "x", "y"),
+    ):
+        with pytest.raises(CourseError, match="outside this lesson's workspace"):
+            call()
+    assert (other / "models.py").read_text() == "x = 1\n"
+
+
+def test_a_folder_is_named_and_delete_leaves_folders_alone(root):
+    with pytest.raises(CourseError, match="alembic is a folder"):
+        workspace.show(root, "alembic")
+    (root / "alembic" / "env.py").write_text("")
+    assert workspace.delete(root, "alembic/*") == "Deleted alembic/env.py."
+    assert (root / "alembic" / "versions" / "0002_add.py").exists()
+
+
+def test_a_function_on_one_line_and_an_empty_edit_are_refused(root):
+    path = root / "alembic" / "versions" / "0002_add.py"
+    path.write_text(
+        REVISION.replace("def downgrade() -> None:\n    pass", "def downgrade() -> None: pass")
+    )
+    before = path.read_text()
+    with pytest.raises(CourseError, match=r"line \d+: downgrade\(\) is written on one line"):
+        workspace.write_function(path, "downgrade", 'op.drop_column("posts", "x")')
+    with pytest.raises(CourseError, match="the text to change is empty"):
+        workspace.edit(root, "alembic/versions/0002_add.py", "", "x")
+    assert path.read_text() == before

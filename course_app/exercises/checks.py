@@ -231,9 +231,15 @@ def revision_file(lesson, revision: str, what: str, autogenerate: bool = False) 
             made = (
                 "made without --rev-id" if len(other.id) == 12 else f"made with --rev-id {other.id}"
             )
+            ran = other.id == lesson.version()
+            first = (
+                "Take the database back with %alembic downgrade -1 (it ran this one), then d"
+                if ran
+                else "D"
+            )
             raise NotYet(
                 f"{other.name} has the revision id {other.id}, not {revision}: it was {made}. "
-                f'Delete it, then run %alembic revision {how}-m "{what}" --rev-id {revision}.'
+                f'{first}elete it, and run %alembic revision {how}-m "{what}" --rev-id {revision}.'
             )
     then = ", then review it." if autogenerate else ", then fill in upgrade() and downgrade()."
     raise NotAttempted(
@@ -269,7 +275,11 @@ def check_history(lesson, expected: tuple[str, ...] | None, upto: str | None = N
         )
         if stray:
             why = (
-                f"revision {script.id} is not one of this lesson's ({', '.join(expected)}), "
+                f"it merges {' and '.join(script.down)}, and this lesson's history is one line "
+                f"({', '.join(expected)}): instead of a merge, set the down_revision of the one "
+                f"that comes second"
+                if expected and len(script.down) > 1
+                else f"revision {script.id} is not one of this lesson's ({', '.join(expected)}), "
                 f"perhaps left from a `revision` run without --rev-id"
                 if expected
                 else "its upgrade() does nothing: a `revision` without --autogenerate, or an "
@@ -590,6 +600,30 @@ def same_table(lesson, table: str) -> bool:
     return _oid(lesson.database, table) == _oid(start_template(lesson), table)
 
 
+def version_has_a_file(lesson, at: str | None = None, built: dict | None = None) -> None:
+    """``alembic_version`` names a revision no file has (a stray that ran, then was
+    deleted): every command that reads the history fails on it, `upgrade head` too, so say
+    the one way out before any other advice."""
+    at = lesson.version() if at is None else at
+    if at is None or at in History(lesson.path).by_id:
+        return
+    built = built_schemas(lesson) if built is None else built
+    chain = [None, *History(lesson.path).chain()]
+    actual = lesson_schema(lesson)
+    matches = [r for r in chain if built.get(r) == actual]
+    fix = (
+        f"The tables are those of {matches[-1] or 'base'}: run %alembic stamp --purge "
+        f"{matches[-1] or 'base'}"
+        if matches
+        else "Run %alembic stamp --purge with the revision the tables match"
+    )
+    raise NotYet(
+        f"alembic_version says {at}, and no file in alembic/versions/ has that revision (a "
+        f"file deleted after it ran?). {fix} (--purge, since Alembic cannot find {at}), or "
+        f"apply() does it."
+    )
+
+
 def check_database(lesson, expected: tuple[str, ...] | None = None) -> str | None:
     """``alembic_version`` and the tables agree; returns the revision the database is at."""
     check_history(lesson, expected)
@@ -601,21 +635,7 @@ def check_database(lesson, expected: tuple[str, ...] | None = None) -> str | Non
             f"Put it right with %alembic stamp --purge {at}, then check the tables."
         )
     built = built_schemas(lesson)
-    if at not in built:
-        chain = [None, *History(lesson.path).chain()]
-        actual = lesson_schema(lesson)
-        matches = [r for r in chain if built.get(r) == actual]
-        fix = (
-            f"The tables are those of {matches[-1] or 'base'}: run %alembic stamp --purge "
-            f"{matches[-1] or 'base'}"
-            if matches
-            else "Run %alembic stamp --purge with the revision the tables match"
-        )
-        raise NotYet(
-            f"alembic_version says {at}, and no file in alembic/versions/ has that revision (a "
-            f"file deleted after it ran?). {fix} (--purge, since Alembic cannot find {at}), or "
-            f"apply() does it."
-        )
+    version_has_a_file(lesson, at, built)
     actual = lesson_schema(lesson)
     if actual == built[at]:
         return at

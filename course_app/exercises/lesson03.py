@@ -8,6 +8,7 @@ from course_app.exercises.checks import (
     check_revision,
     revision_file,
     run,
+    version_has_a_file,
 )
 from course_app.exercises.repair import bring_database_to, put_reference
 from course_app.history import History
@@ -101,6 +102,7 @@ def upgrade_head(lesson):
                 f"revision {made} is not in alembic/versions/ any more: the cells above made it. "
                 f"Run them again (or the lesson's first cell to start over)."
             )
+    version_has_a_file(lesson)
     head = _head(lesson)
     actual = lesson.version()
     if actual is None:

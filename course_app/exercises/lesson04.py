@@ -19,6 +19,7 @@ from course_app.exercises.checks import (
     same_table,
     stage_models_schema,
     start_template,
+    version_has_a_file,
 )
 from course_app.exercises.repair import (
     bring_database_to,
@@ -172,6 +173,7 @@ def _to_head_with_rows(lesson) -> list[str]:
 )
 def at_head(lesson):
     check_history(lesson, HISTORY)
+    version_has_a_file(lesson)
     at = lesson.version()
     if at != "0004":
         raise NotAttempted(
@@ -199,4 +201,7 @@ def at_head(lesson):
             f"left alone. apply() puts the start's posts back."
         )
     rows = lesson.query("SELECT count(*) FROM posts")[0][0]
-    return f"the database is at head, its tables match the revisions, and the {rows} posts from the start are still there."
+    return (
+        f"the database is at head, its tables match the revisions, and posts holds its "
+        f"{rows} row{'s' * (rows != 1)} as you left {'them' if rows != 1 else 'it'}."
+    )

@@ -6,7 +6,13 @@ Where the database is, is judged by its tables as well as by ``alembic_version``
 
 from course_app import database
 from course_app.exercises import NotAttempted, NotYet, count, exercise, names
-from course_app.exercises.checks import check_database, check_history, same_table, start_template
+from course_app.exercises.checks import (
+    check_database,
+    check_history,
+    same_table,
+    start_template,
+    version_has_a_file,
+)
 from course_app.exercises.repair import bring_database_to, restore_rows, save_database
 
 HISTORY = ("0001", "0002", "0003", "0004")
@@ -15,6 +21,7 @@ HISTORY = ("0001", "0002", "0003", "0004")
 def _at(lesson, wanted: str | None, command: str) -> None:
     """The database is at ``wanted``, tables and alembic_version alike."""
     check_history(lesson, HISTORY)
+    version_has_a_file(lesson)
     at = lesson.version()
     if at != wanted:
         order = [None, *HISTORY]

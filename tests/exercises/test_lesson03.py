@@ -212,7 +212,7 @@ CASES = [
     reference(P, copy_reference("0001")),
     wrong(D, "what heads says", lambda lesson: None, "0002", names="heads"),
     wrong(D, "head", lambda lesson: None, "head", names="head"),
-    wrong(D, "a number", lambda lesson: None, 1, names='"0001"'),
+    wrong(D, "a number", lambda lesson: None, 1, names="strings.*leading zeros"),
     wrong(D, "a revision that does not exist", lambda lesson: None, "0003", names="current"),
     wrong(D, "base", lambda lesson: None, "base", names="current"),
     right(D, "with spaces", lambda lesson: None, " 0001 "),

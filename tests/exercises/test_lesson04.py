@@ -636,6 +636,33 @@ CASES += [
 ]
 
 
+# Found by a third hunt: a merge is no way out in a lesson whose history is one line.
+CASES += [
+    wrong(
+        U,
+        "two heads joined with merge heads",
+        steps(
+            revision_with(
+                "0003", ('down_revision: str | None = "0002"', 'down_revision: str | None = "0001"')
+            ),
+            alembic("merge", "heads", "-m", "merge"),
+        ),
+        names="merges .* this lesson's history is one line",
+    ),
+    wrong(
+        H,
+        "a stray applied, then deleted",
+        steps(
+            alembic("upgrade", "head"),
+            alembic("revision", "-m", "stray", "--rev-id", "abc123"),
+            alembic("upgrade", "head"),
+            lambda lesson: next(lesson.versions.glob("abc123_*.py")).unlink(),
+        ),
+        names="stamp --purge 0004",
+    ),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=ids(CASES))
 def test_case(case):
     assert_case(case, prepare)

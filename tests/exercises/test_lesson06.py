@@ -381,6 +381,42 @@ CASES += [
 ]
 
 
+def applied_stray_deleted(lesson):
+    """A stray revision applied, then deleted as a check said: alembic_version names it."""
+    alembic("upgrade", "head")(lesson)
+    before = set(lesson.versions.glob("*.py"))
+    alembic("revision", "-m", "stray")(lesson)
+    alembic("upgrade", "head")(lesson)
+    for made in set(lesson.versions.glob("*.py")) - before:
+        made.unlink()
+
+
+def create_votes_by_hand(lesson):
+    """votes made outside the history (create_all of the models), so autogenerate sees it."""
+    engine = lesson.engine()
+    lesson.load_models().Base.metadata.tables["votes"].create(engine)
+    engine.dispose()
+
+
+def misnamed_and_applied(lesson):
+    """The autogenerate cell without --rev-id, and its revision applied."""
+    alembic("revision", "--autogenerate", "-m", "auto-vote")(lesson)
+    alembic("upgrade", "head")(lesson)
+
+
+# Found by a third hunt: advice that, followed, must work.
+CASES += [
+    wrong(P, "a stray applied, then deleted", applied_stray_deleted, names="stamp --purge 0005"),
+    wrong(G, "made without --rev-id and applied", misnamed_and_applied, names="downgrade -1"),
+    wrong(
+        G,
+        "an empty 0005 because votes is in the database already",
+        steps(create_votes_by_hand, alembic(*AUTOGEN)),
+        names="has a votes table already",
+    ),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=ids(CASES))
 def test_case(case):
     assert_case(case, prepare)
