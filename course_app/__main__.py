@@ -13,9 +13,9 @@ exit status is 1.
 import argparse
 import importlib.metadata
 import os
-import subprocess
 import sys
 import tempfile
+from typing import NoReturn
 
 from course_app import database, lessons, server
 from course_app.errors import CourseError
@@ -73,7 +73,7 @@ def cmd_reset(number: int) -> None:
     )
 
 
-def cmd_open(extra: list[str]) -> int:
+def cmd_open(extra: list[str]) -> NoReturn:
     """JupyterLab on the course, opening lesson 0 (the project folder is its root, so the
     workspace/ folder is there in its file browser too)."""
     from course_app import notebooks
@@ -90,10 +90,8 @@ def cmd_open(extra: list[str]) -> int:
     ]
     if os.geteuid() == 0:  # a container: Jupyter refuses root without it
         command.append("--allow-root")
-    try:
-        return subprocess.call(command + extra)
-    except KeyboardInterrupt:
-        return 0
+    # Become jupyter lab (no wrapper process left behind when it is stopped).
+    os.execv(sys.executable, command + extra)
 
 
 def _pins(file: str = "requirements.txt") -> dict[str, str]:
