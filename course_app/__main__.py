@@ -15,6 +15,7 @@ import importlib.metadata
 import os
 import sys
 import tempfile
+from pathlib import Path
 from typing import NoReturn
 
 from course_app import database, lessons, server
@@ -80,6 +81,7 @@ def cmd_open(extra: list[str]) -> NoReturn:
 
     for path in sorted(notebooks.LEARNER.glob("*.ipynb")):
         notebooks.fit_to_this_python(path)
+    _no_news()
     command = [
         sys.executable,
         "-m",
@@ -92,6 +94,29 @@ def cmd_open(extra: list[str]) -> NoReturn:
         command.append("--allow-root")
     # Become jupyter lab (no wrapper process left behind when it is stopped).
     os.execv(sys.executable, command + extra)
+
+
+# JupyterLab asks on its first page whether to fetch Jupyter's news (from jupyter.org)
+# and checks for updates: a box over the lesson, and a request to another host.
+NOTIFICATIONS = {
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}
+}
+
+
+def _no_news() -> None:
+    """Make "no news, no update checks" the default of this environment's JupyterLab
+    (its overrides.json: a learner can still turn them on in Settings)."""
+    import json
+
+    path = Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    try:
+        current = json.loads(path.read_text()) if path.exists() else {}
+        if all(current.get(k) == v for k, v in NOTIFICATIONS.items()):
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({**current, **NOTIFICATIONS}, indent=2) + "\n")
+    except (OSError, ValueError):  # a read-only or hand-edited environment: leave it
+        pass
 
 
 def _pins(file: str = "requirements.txt") -> dict[str, str]:

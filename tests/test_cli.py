@@ -66,3 +66,18 @@ def test_open_passes_every_option_to_jupyter_lab(monkeypatch, argv, given):
     monkeypatch.setattr(cli, "cmd_open", lambda extra: seen.append(extra) or 0)
     assert cli.main(argv) == 0
     assert seen == [given]
+
+
+def test_open_makes_no_news_the_default_and_keeps_other_overrides(monkeypatch, tmp_path):
+    import json
+
+    from course_app import __main__ as cli
+
+    monkeypatch.setattr(sys, "prefix", str(tmp_path))
+    overrides = tmp_path / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    overrides.parent.mkdir(parents=True)
+    overrides.write_text('{"@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"}}')
+    cli._no_news()
+    written = json.loads(overrides.read_text())
+    assert written["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
+    assert written["@jupyterlab/apputils-extension:themes"] == {"theme": "JupyterLab Dark"}
