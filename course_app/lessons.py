@@ -252,7 +252,7 @@ class Lesson:
                 rows = [tuple(row) for row in result] if result.returns_rows else None
                 # Did it write (whatever it looks like: a CTE, a comment first, a cascade)?
                 if conn.execute(text("SELECT txid_current_if_assigned()")).scalar() is not None:
-                    self.written = _rows_by_id(conn)
+                    self.written = rows_by_id(conn)
                 return rows
         except DBAPIError as exc:
             said = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
@@ -304,7 +304,7 @@ class Lesson:
         return f"<Lesson {self.number}: {self.path}, {self.database}>"
 
 
-def _rows_by_id(conn) -> dict[str, dict]:
+def rows_by_id(conn) -> dict[str, dict]:
     """Every table that has an ``id`` column: its rows by id."""
     tables = conn.execute(
         text(

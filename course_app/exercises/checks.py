@@ -548,30 +548,27 @@ def _step_through(lesson, chain: list[str]) -> dict:
 def rows_changed(lesson) -> str | None:
     """What happened to the rows the learner wrote through ``lesson.query`` (as they were
     after their last write): a sentence if a row is gone or a value changed, else None."""
+    if not lesson.written:
+        return None
     engine = lesson.engine()
     try:
         with engine.connect() as conn:
-            for table, rows in lesson.written.items():
-                if (
-                    not rows
-                    or conn.execute(text("SELECT to_regclass(:t)"), {"t": table}).scalar() is None
-                ):
-                    continue
-                now = {
-                    r._mapping["id"]: dict(r._mapping)
-                    for r in conn.execute(text(f'SELECT * FROM "{table}"'))
-                }
-                for key, row in rows.items():
-                    if key not in now:
-                        return f"the row of {table} with id {key} is gone"
-                    for column, value in row.items():
-                        if column in now[key] and now[key][column] != value:
-                            return (
-                                f"{table}.{column} of the row with id {key} was {value!r} and is "
-                                f"{now[key][column]!r} now"
-                            )
+            tables = lessons.rows_by_id(conn)
     finally:
         engine.dispose()
+    for table, rows in lesson.written.items():
+        if table not in tables:  # dropped since: a downgrade's business, not this one's
+            continue
+        now = tables[table]
+        for key, row in rows.items():
+            if key not in now:
+                return f"the row of {table} with id {key} is gone"
+            for column, value in row.items():
+                if column in now[key] and now[key][column] != value:
+                    return (
+                        f"{table}.{column} of the row with id {key} was {value!r} and is "
+                        f"{now[key][column]!r} now"
+                    )
     return None
 
 
@@ -600,6 +597,13 @@ def same_table(lesson, table: str) -> bool:
     return _oid(lesson.database, table) == _oid(start_template(lesson), table)
 
 
+def tables_match(lesson, built: dict, actual: schema.Schema | None = None) -> list:
+    """The revisions (None: base) at which the history builds the tables the lesson's
+    database has, in history order: the last is where the database really is."""
+    actual = lesson_schema(lesson) if actual is None else actual
+    return [r for r in [None, *History(lesson.path).chain()] if built.get(r) == actual]
+
+
 def version_has_a_file(lesson, at: str | None = None, built: dict | None = None) -> None:
     """``alembic_version`` names a revision no file has (a stray that ran, then was
     deleted): every command that reads the history fails on it, `upgrade head` too, so say
@@ -607,10 +611,7 @@ def version_has_a_file(lesson, at: str | None = None, built: dict | None = None)
     at = lesson.version() if at is None else at
     if at is None or at in History(lesson.path).by_id:
         return
-    built = built_schemas(lesson) if built is None else built
-    chain = [None, *History(lesson.path).chain()]
-    actual = lesson_schema(lesson)
-    matches = [r for r in chain if built.get(r) == actual]
+    matches = tables_match(lesson, built_schemas(lesson) if built is None else built)
     fix = (
         f"The tables are those of {matches[-1] or 'base'}: run %alembic stamp --purge "
         f"{matches[-1] or 'base'}"
@@ -639,10 +640,10 @@ def check_database(lesson, expected: tuple[str, ...] | None = None) -> str | Non
     actual = lesson_schema(lesson)
     if actual == built[at]:
         return at
-    chain = [None, *History(lesson.path).chain()]
-    matches = [r for r in chain if built.get(r) == actual]
+    matches = tables_match(lesson, built, actual)
     if matches:
         real = matches[-1]
+        chain = [None, *History(lesson.path).chain()]
         move = "upgrade" if chain.index(at) > chain.index(real) else "downgrade"
         raise NotYet(
             f"alembic_version says {at or 'base'}, but the tables are those of "

@@ -273,8 +273,7 @@ def check_metadata(lesson) -> str:
             f"defines {', '.join(sorted(wanted))} ({', '.join(missing)} differs): use the "
             f"metadata of app/models.py's Base."
         )
-    _autogenerate_sees(lesson, wanted, online[0])
-    _env_commits(lesson)
+    _env_runs(lesson, wanted, online[0])
     return "autogenerate and `alembic check` can now compare the database with your models."
 
 
@@ -298,12 +297,28 @@ def downgrade():
 '''
 
 
-@contextmanager
-def _on_an_empty_database(lesson, probe: bool):
-    """A copy of the workspace with no revisions (or only the probe), pointed at a new,
-    empty database: env.py on its own."""
+def _env_runs(lesson, wanted: dict | None = None, configured: dict | None = None) -> None:
+    """What env.py does on its own, in a copy of the workspace with no revisions, pointed
+    at a new, empty database (never anywhere else):
+
+    * with ``wanted`` (the models' tables): autogenerate sees every one of them as new
+      (an include_object that says no, or another version table, hides them);
+    * a migration run through it lasts: a statement on the connection before
+      ``context.configure()`` opens a transaction Alembic takes for the caller's, and its
+      work is rolled back when the connection closes.
+    """
     from course_app import lessons
 
+    source = _env_source(lesson)
+    if configured and (
+        (configured.get("version_table") or "alembic_version") != "alembic_version"
+        or configured.get("version_table_schema")
+    ):
+        raise NotYet(
+            f"{_env_line(source, 'version_table')}: context.configure() keeps the history in "
+            f"another table than alembic_version; the course (and every Alembic user after "
+            f"you) looks there. Remove version_table."
+        )
     with (
         Trial(lesson, suffix="env", template=lessons.ensure_template(None)) as trial,
         _pointed_elsewhere(lesson, database.url_for(trial.name), ini_too=True) as copy,
@@ -311,64 +326,34 @@ def _on_an_empty_database(lesson, probe: bool):
         versions = copy / "alembic" / "versions"
         shutil.rmtree(versions, ignore_errors=True)
         versions.mkdir(parents=True)
-        if probe:
-            (versions / "course_probe.py").write_text(PROBE)
-        yield trial, copy
-
-
-def _connects_to(lesson, copy: Path, name: str) -> bool:
-    """Does env.py, in this copy of the workspace, connect to database ``name``?"""
-    _, calls = env_calls(lesson, "current", cwd=copy)
-    online = [c["connection"] for c in calls if c.get("connection") is not None]
-    return bool(online) and online[0].engine.url.database == name
-
-
-def _autogenerate_sees(lesson, wanted: dict, configured: dict) -> None:
-    """What autogenerate really finds through env.py: on an empty database, every table of
-    the models is new (an include_object that says no, or another version table, hides them)."""
-    source = _env_source(lesson)
-    table = configured.get("version_table") or "alembic_version"
-    if table != "alembic_version" or configured.get("version_table_schema"):
-        at = _line_of(source, "version_table") or "?"
-        raise NotYet(
-            f"alembic/env.py, line {at}: context.configure() keeps the history in another table "
-            f"than alembic_version; the course (and every Alembic user after you) looks there. "
-            f"Remove version_table."
-        )
-    with _on_an_empty_database(lesson, probe=False) as (trial, copy):
-        if not _connects_to(lesson, copy, trial.name):
+        _, calls = env_calls(lesson, "current", cwd=copy)
+        online = [c["connection"] for c in calls if c.get("connection") is not None]
+        if not online or online[0].engine.url.database != trial.name:
             return  # env.py ignores the settings: the URL exercise says so
-        ran = run(lesson, "check", cwd=copy)
-    hidden = sorted(t for t in wanted if f"'{t}'" not in ran.output)
-    if "New upgrade operations detected" not in ran.output or hidden:
-        where = _env_line(source, "include_object", "include_name", "include_schemas")
-        raise NotYet(
-            f"{where}: autogenerate does not see {', '.join(hidden) or 'your tables'}: on an empty "
-            f"database `alembic check` should find every table of the models new, and it finds "
-            f"{'nothing' if not ran.output.count('add_table') else 'less'}. Leave out "
-            f"include_object / include_name, or let them say True for your tables."
-        )
-
-
-def _env_commits(lesson) -> None:
-    """A migration run through env.py is still there afterwards: a statement on the
-    connection before `context.begin_transaction()` opens a transaction of its own, and
-    Alembic's work is rolled back with it when the connection closes."""
-    with _on_an_empty_database(lesson, probe=True) as (trial, copy):
-        if not _connects_to(lesson, copy, trial.name):
-            return  # never run the probe anywhere but on its own database
+        if wanted is not None:
+            ran = run(lesson, "check", cwd=copy)
+            hidden = sorted(t for t in wanted if f"'{t}'" not in ran.output)
+            if "New upgrade operations detected" not in ran.output or hidden:
+                raise NotYet(
+                    f"{_env_line(source, 'include_object', 'include_name', 'include_schemas')}: "
+                    f"autogenerate does not see {', '.join(hidden) or 'your tables'}: on an "
+                    f"empty database `alembic check` should find every table of the models new, "
+                    f"and it finds {'nothing' if 'add_table' not in ran.output else 'less'}. "
+                    f"Leave out include_object / include_name, or let them say True for your "
+                    f"tables."
+                )
+        (versions / "course_probe.py").write_text(PROBE)
         ran = run(lesson, "upgrade", "head", cwd=copy)
         if ran.status != 0:
             raise NotYet(f"`alembic upgrade head` fails through your env.py: {ran.said}")
         kept = trial.execute("SELECT to_regclass('course_probe') IS NOT NULL")[0][0]
     if not kept:
-        source = _env_source(lesson)
-        where = _env_line(source, "connection.execute", "create_all", "exec_driver_sql")
         raise NotYet(
-            f"{where}: a migration run through env.py does not last: `upgrade head` on a copy "
-            f"said it ran, and afterwards its table is not there. Something runs on the "
-            f"connection before `with context.begin_transaction():`, so Alembic's transaction "
-            f"is never committed. Keep run_migrations_online() as the template has it."
+            f"{_env_line(source, 'connection.execute', 'create_all', 'exec_driver_sql')}: a "
+            f"migration run through env.py does not last: `upgrade head` on a copy said it "
+            f"ran, and afterwards its table is not there. Something runs on the connection "
+            f"before `with context.begin_transaction():`, so Alembic's transaction is never "
+            f"committed. Keep run_migrations_online() as the template has it."
         )
 
 
@@ -432,7 +417,7 @@ def check_url(lesson) -> str:
                 "sqlalchemy.url near the top of env.py, right after `config = context.config`, so "
                 "both modes see it."
             )
-    _env_commits(lesson)
+    _env_runs(lesson)
     return "env.py takes the URL from the app's settings; alembic.ini holds no credentials."
 
 

@@ -6,7 +6,7 @@ builds at that revision (types, NOT NULL, server defaults, keys and names), keep
 the rows, and come back down cleanly.
 """
 
-from course_app import database, lessons
+from course_app import lessons
 from course_app.exercises import NotAttempted, NotYet, exercise
 from course_app.exercises.checks import (
     check_database,
@@ -18,14 +18,12 @@ from course_app.exercises.checks import (
     rows_changed,
     same_table,
     stage_models_schema,
-    start_template,
     version_has_a_file,
 )
 from course_app.exercises.repair import (
     bring_database_to,
     put_reference,
-    restore_rows,
-    save_database,
+    start_over,
 )
 
 HISTORY = ("0001", "0002", "0003", "0004")
@@ -149,9 +147,7 @@ def _to_head_with_rows(lesson) -> list[str]:
     else:
         lost = ""
     if lost:
-        kept = save_database(lesson)
-        database.recreate(lesson.database, template=start_template(lesson))
-        put_back = restore_rows(lesson)  # the rows as you last wrote them
+        kept, put_back = start_over(lesson)  # the rows as you last wrote them come back
         if not put_back:
             for statement in ROWS:
                 lesson.query(statement)

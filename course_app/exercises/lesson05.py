@@ -4,16 +4,14 @@ Where the database is, is judged by its tables as well as by ``alembic_version``
 ``alembic stamp 0003`` writes the row and runs nothing, and is not a downgrade.
 """
 
-from course_app import database
 from course_app.exercises import NotAttempted, NotYet, count, exercise, names
 from course_app.exercises.checks import (
     check_database,
     check_history,
     same_table,
-    start_template,
     version_has_a_file,
 )
-from course_app.exercises.repair import bring_database_to, restore_rows, save_database
+from course_app.exercises.repair import bring_database_to, start_over
 
 HISTORY = ("0001", "0002", "0003", "0004")
 
@@ -40,24 +38,20 @@ def _at(lesson, wanted: str | None, command: str) -> None:
     check_database(lesson, HISTORY)
     # posts must be the lesson's own (down to base and up is no downgrade); users may come
     # back empty: going one step too far and up again is what the check itself advises.
-    kept = ("posts",) if wanted in ("0003", "0001") else ()
-    for table, made_in in ((t, {"posts": "0001", "users": "0003"}[t]) for t in kept):
-        if not same_table(lesson, table):
-            raise NotYet(
-                f"the database is at {wanted}, but {table} is not the table the lesson started "
-                f"with: it went down past {made_in} and up again, and its rows went with it. "
-                f"`downgrade {wanted}` from 0004 keeps {table}. apply() starts the database over."
-            )
+    if wanted is not None and not same_table(lesson, "posts"):
+        raise NotYet(
+            f"the database is at {wanted}, but posts is not the table the lesson started with: "
+            f"it went down past 0001 and up again, and its rows went with it. `downgrade "
+            f"{wanted}` from 0004 keeps posts. apply() starts the database over."
+        )
 
 
-def _keeping_posts(lesson, target: str) -> list[str]:
-    """To ``target`` by way of downgrades only; a posts table that was dropped on the way
-    means starting the database over (the old one is kept)."""
+def _by_downgrades(lesson, target: str) -> list[str]:
+    """To ``target`` by way of downgrades only; a table that was dropped and made again on
+    the way means starting the database over (the old one is kept, the rows put back)."""
     said = []
     if any(t in lesson.tables() and not same_table(lesson, t) for t in ("posts", "users")):
-        kept = save_database(lesson)
-        database.recreate(lesson.database, template=start_template(lesson))
-        put_back = restore_rows(lesson)
+        kept, put_back = start_over(lesson)
         said.append(
             f"a table had been dropped and made again, so the database starts over from the "
             f"lesson's start{put_back} (the old one is kept as database {kept})."
@@ -71,7 +65,7 @@ def _keeping_posts(lesson, target: str) -> list[str]:
         "The users table arrives in 0003: %alembic downgrade 0003",
     ],
     solution="%alembic downgrade 0003",
-    apply=lambda lesson: _keeping_posts(lesson, "0003"),
+    apply=lambda lesson: _by_downgrades(lesson, "0003"),
 )
 def back_to_users(lesson):
     _at(lesson, "0003", "downgrade 0003")
@@ -90,7 +84,7 @@ def back_to_users(lesson):
         "From 0003, two steps down: %alembic downgrade -2",
     ],
     solution="%alembic downgrade -2",
-    apply=lambda lesson: _keeping_posts(lesson, "0001"),
+    apply=lambda lesson: _by_downgrades(lesson, "0001"),
 )
 def two_steps_down(lesson):
     _at(lesson, "0001", "downgrade -2")

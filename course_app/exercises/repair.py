@@ -10,6 +10,9 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
+
 from course_app import backups, database, lessons
 from course_app.errors import CourseError
 from course_app.exercises import NotYet
@@ -17,10 +20,10 @@ from course_app.exercises.checks import (
     built_schemas,
     check_database,
     given_revisions,
-    lesson_schema,
     reference_file,
     run,
     start_template,
+    tables_match,
 )
 from course_app.history import History
 
@@ -121,12 +124,9 @@ def repair_database(lesson, expected: tuple[str, ...] | None) -> list[str]:
         return []
     except NotYet:
         pass
-    history = History(lesson.path)
-    if history.problems():
+    if History(lesson.path).problems():
         return []
-    built = built_schemas(lesson)
-    actual = lesson_schema(lesson)
-    matches = [r for r in [None, *history.chain()] if built.get(r) == actual]
+    matches = tables_match(lesson, built_schemas(lesson))
     at = lesson.version()
     if matches:
         real = matches[-1]
@@ -134,22 +134,26 @@ def repair_database(lesson, expected: tuple[str, ...] | None) -> list[str]:
         return [
             f"The tables were those of {real or 'base'} though alembic_version said {at or 'base'}: stamped {real or 'base'}."
         ]
-    kept = save_database(lesson)
-    database.recreate(lesson.database, template=start_template(lesson))
+    kept, put_back = start_over(lesson)
     start = lessons.STAGES[lesson.number].revision
-    put_back = restore_rows(lesson)
     return [
         f"The database matched none of its revisions, so it starts again from the lesson's "
         f"start ({start or 'empty'}){put_back}; the old one is kept as database {kept}."
     ]
 
 
+def start_over(lesson) -> tuple[str, str]:
+    """The lesson's database as it started, the old one kept aside as a copy, the rows the
+    learner wrote put back. Returns the copy's name and what was put back (", with your
+    2 rows put back", or "")."""
+    kept = save_database(lesson)
+    database.recreate(lesson.database, template=start_template(lesson))
+    return kept, restore_rows(lesson)
+
+
 def restore_rows(lesson) -> str:
     """Insert the rows the learner wrote (``lesson.written``) into a database started
     afresh, in the columns it has; say how many."""
-    from sqlalchemy import text
-    from sqlalchemy.exc import DBAPIError
-
     engine = lesson.engine()
     count = 0
     try:
@@ -164,8 +168,9 @@ def restore_rows(lesson) -> str:
                     )
                 )
             }
-            # Tables others point at first (users before posts): fewest foreign keys first.
-            for table in sorted(lesson.written, key=lambda t: (t != "users", t)):
+            # Tables others point at first (users before posts), as their foreign keys say.
+            order = [t for t, _ in inspect(conn).get_sorted_table_and_fkc_names() if t]
+            for table in [t for t in order if t in lesson.written]:
                 for row in lesson.written[table].values():
                     columns = [c for c in row if c in have.get(table, ())]
                     if not columns:
