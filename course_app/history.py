@@ -257,9 +257,10 @@ class History:
         first, second = heads[0], heads[1]
         return Problem(
             "heads",
-            f"{_count(len(heads))} heads: {listed} {'both ' if len(heads) == 2 else ''}end the history, so `upgrade head` cannot choose. "
-            f"Put them in one line (in {second.name}, line {second.down_line}: "
-            f'down_revision = "{first.id}"), or delete the one you don\'t want. (Two branches '
-            f"meant to be, as two people make them, are joined with %alembic merge heads.)",
+            f"{_count(len(heads))} heads: {listed} {'both ' if len(heads) == 2 else ''}end "
+            f"the history, so `upgrade head` cannot choose. Two branches of work (yours and a "
+            f'teammate\'s): join them with %alembic merge heads -m "merge". One revision written '
+            f"from the wrong parent: put them in one line (in {second.name}, line "
+            f'{second.down_line}: down_revision = "{first.id}").',
             heads,
         )

@@ -35,47 +35,37 @@ from sqlalchemy.exc import DBAPIError
 from course_app import backups, database, workspace
 from course_app.errors import CourseError
 from course_app.settings import PROJECT_ROOT, get_settings
+from course_app.stage_models import models_source
 
 REFERENCE_DIR = PROJECT_ROOT / "alembic"
 SCRATCH = re.compile(r"_(check|decoy|env)_\d+")  # a check's scratch copy: <lesson>_check_<pid>
 STARTER = Path(__file__).resolve().parent / "starter"
-MODELS = Path(__file__).resolve().parent / "models.py"
 
 
 @dataclass(frozen=True)
 class Stage:
     """Where a lesson starts: which models, whether Alembic is set up, which revision."""
 
-    models: str  # "posts", "before_votes" or "final"
+    models: str  # the reference revision whose models app/models.py holds (stage_models)
     alembic: bool  # has a wired alembic/ folder (else: the learner runs `alembic init`)
     revision: str | None  # reference revision the database and versions/ are at
+    # Reference revisions a teammate wrote on their branch: lesson.pull() brings them in.
+    teammate: tuple[str, ...] = ()
 
 
 STAGES: dict[int, Stage] = {
-    0: Stage("final", alembic=True, revision="0005"),
-    1: Stage("posts", alembic=False, revision=None),
-    2: Stage("posts", alembic=False, revision=None),
-    3: Stage("posts", alembic=True, revision=None),
-    4: Stage("before_votes", alembic=True, revision="0001"),
-    5: Stage("before_votes", alembic=True, revision="0004"),
-    6: Stage("before_votes", alembic=True, revision="0004"),
-    7: Stage("final", alembic=False, revision=None),
+    # Part one: lessons 0 to 7 and the capstone stay at 0005 and before.
+    0: Stage("0005", alembic=True, revision="0005"),
+    1: Stage("0001", alembic=False, revision=None),
+    2: Stage("0001", alembic=False, revision=None),
+    3: Stage("0001", alembic=True, revision=None),
+    4: Stage("0004", alembic=True, revision="0001"),
+    5: Stage("0004", alembic=True, revision="0004"),
+    6: Stage("0004", alembic=True, revision="0004"),
+    7: Stage("0005", alembic=False, revision=None),
+    # Part two: the history goes on past 0005 (stage_models gives each stage its models).
+    8: Stage("0007", alembic=True, revision="0007", teammate=("0006",)),
 }
-
-
-# -- models for a stage -------------------------------------------------------
-
-
-def models_source(kind: str) -> str:
-    """The text of the workspace's ``app/models.py`` at a stage."""
-    if kind == "posts":
-        return (STARTER / "models" / "posts.py").read_text()
-    source = MODELS.read_text()
-    # Replace the course's docstring with one that fits the learner's project.
-    source = re.sub(r'\A""".*?"""', '"""The blog app\'s tables."""', source, flags=re.S)
-    if kind == "before_votes":
-        source = source[: source.index("\n\nclass Vote(Base):")] + "\n"
-    return source
 
 
 # -- reference history and templates -------------------------------------------
@@ -221,6 +211,29 @@ class Lesson:
     def write_function(self, revision_id: str, function: str, body: str) -> None:
         """Give a revision's ``upgrade()`` or ``downgrade()`` a new body."""
         print(workspace.write_function(self.revision(revision_id), function, body))
+
+    def pull(self) -> None:
+        """Bring in a teammate's work, as ``git pull`` would: their revision files, and
+        their change to ``app/models.py`` next to yours."""
+        stage = STAGES[self.number]
+        if not stage.teammate:
+            raise CourseError("there is no teammate's branch to pull in this lesson.")
+        models = self.path / "app" / "models.py"
+        merged = models_source(stage.models, *stage.teammate)
+        note = ""
+        if models.exists() and models.read_text() not in (models_source(stage.models), merged):
+            saved = backups.save(self.path, [models], reason="pull")
+            note = f" Your edited app/models.py is saved in {backups.shown(saved)}."
+        models.write_text(merged)
+        pulled = []
+        for revision in stage.teammate:
+            path = next(REFERENCE_DIR.glob(f"versions/{revision}_*.py"))
+            (self.versions / path.name).write_bytes(path.read_bytes())
+            pulled.append(f"alembic/versions/{path.name}")
+        print(
+            f"Pulled your teammate's branch: {', '.join(pulled)} and their change to "
+            f"app/models.py.{note}"
+        )
 
     def tables(self) -> list[str]:
         """The tables in the lesson's database, sorted."""

@@ -11,7 +11,7 @@ constraint it drops, and autogenerate can only compare what has a stable name.
 
 from datetime import datetime
 
-from sqlalchemy import TIMESTAMP, ForeignKey, MetaData, String, text
+from sqlalchemy import TIMESTAMP, ForeignKey, MetaData, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -39,6 +39,8 @@ class Post(Base):
     )
     # Nullable: posts written before users existed have no owner.
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # Nullable: the posts already there have none. Unique: two posts never share one.
+    slug: Mapped[str | None] = mapped_column(String(200), unique=True)
 
 
 class User(Base):
@@ -50,6 +52,7 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(
         TIMESTAMP(timezone=True), server_default=text("now()"), nullable=False
     )
+    bio: Mapped[str | None] = mapped_column(Text)
 
 
 class Vote(Base):

@@ -126,7 +126,8 @@ def revision_graph() -> str:
     script = ScriptDirectory.from_config(reference_config())
     lines = []
     for revision in reversed(list(script.walk_revisions())):
-        before = revision.down_revision or "base"
+        down = revision.down_revision or "base"
+        before = " + ".join(down) if isinstance(down, tuple) else down  # a merge has two
         head = " (head)" if revision.is_head else ""
         lines.append(f"- `{before}` → **`{revision.revision}`**{head}: {revision.doc}")
     return "\n".join(lines)

@@ -32,7 +32,11 @@ SCENARIOS = [
         "a typo in down_revision",
         [
             revision_with(
-                "0002", ('down_revision: str | None = "0001"', 'down_revision: str | None = "001"')
+                "0002",
+                (
+                    'down_revision: str | Sequence[str] | None = "0001"',
+                    'down_revision: str | Sequence[str] | None = "001"',
+                ),
             )
         ],
         ["upgrade", "head"],
@@ -43,7 +47,11 @@ SCENARIOS = [
         [
             copy_reference("0002"),
             revision_with(
-                "0003", ('down_revision: str | None = "0002"', 'down_revision: str | None = "0001"')
+                "0003",
+                (
+                    'down_revision: str | Sequence[str] | None = "0002"',
+                    'down_revision: str | Sequence[str] | None = "0001"',
+                ),
             ),
         ],
         ["upgrade", "head"],
@@ -128,7 +136,11 @@ def test_alembic_check_names_each_difference_in_words(capfd):
 def test_a_warning_is_one_line_without_a_library_path(capfd):
     lesson = lessons.start(4)
     revision_with(
-        "0002", ('down_revision: str | None = "0001"', 'down_revision: str | None = "001"')
+        "0002",
+        (
+            'down_revision: str | Sequence[str] | None = "0001"',
+            'down_revision: str | Sequence[str] | None = "001"',
+        ),
     )(lesson)
     _, output = _run(lesson, ["heads"], capfd)
     assert "site-packages" not in output

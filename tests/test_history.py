@@ -23,11 +23,12 @@ def _revision(rev: str, down: str | None, body: str = "    pass") -> str:
     )
 
 
-def test_the_reference_history_is_one_clean_line():
+def test_the_reference_history_is_one_line_then_two_branches_and_their_merge():
     history = History(lessons.REFERENCE_DIR.parent, lessons.REFERENCE_DIR / "versions")
     assert history.problems() == []
-    assert history.chain() == ["0001", "0002", "0003", "0004", "0005"]
-    assert history.heads == ["0005"]
+    assert history.heads == ["0008"]
+    assert history.by_id["0008"].down == ("0006", "0007")
+    assert history.by_id["0006"].down == history.by_id["0007"].down == ("0005",)
     assert "upgrade" not in history.by_id["0002"].empty
 
 
@@ -82,7 +83,9 @@ def test_a_merge_revision_reads_its_two_parents(tmp_path):
     merge = (
         reference_file("0001")
         .read_text()
-        .replace("down_revision: str | None = None", 'down_revision = ("0002", "0003")')
+        .replace(
+            "down_revision: str | Sequence[str] | None = None", 'down_revision = ("0002", "0003")'
+        )
         .replace('revision: str = "0001"', 'revision: str = "0004"')
     )
     workspace = _workspace(

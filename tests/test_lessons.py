@@ -1,8 +1,6 @@
 """Lesson workspaces: the right state for every lesson, from the reference history."""
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 
 from course_app import lessons
 from course_app.errors import CourseError
@@ -19,23 +17,6 @@ def test_every_lesson_starts_in_its_stage(number):
     if stage.alembic:
         copied = sorted(p.name for p in lesson.versions.glob("*.py"))
         assert copied == [p.name for p in lessons._revisions_up_to(stage.revision)]
-
-
-def _differences(models_kind: str, lesson: "lessons.Lesson"):
-    namespace: dict = {}
-    exec(compile(lessons.models_source(models_kind), "models.py", "exec"), namespace)
-    engine = lesson.engine()
-    with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
-        diff = compare_metadata(context, namespace["Base"].metadata)
-    engine.dispose()
-    return [d for d in diff if not (d[0] == "remove_table" and d[1].name == "alembic_version")]
-
-
-@pytest.mark.parametrize("kind, lesson_number", [("posts", 4), ("before_votes", 5), ("final", 0)])
-def test_stage_models_match_the_reference_history(kind, lesson_number):
-    """The workspace models of each stage are exactly what the history builds by then."""
-    assert _differences(kind, lessons.start(lesson_number)) == []
 
 
 def test_starting_again_gives_a_fresh_state_and_backs_up_only_what_the_learner_changed():
@@ -76,7 +57,9 @@ def test_lessons_start_in_any_order():
 
 
 def test_an_unknown_lesson_says_which_exist():
-    with pytest.raises(CourseError, match="There is no lesson 42; lessons are 0 to 7"):
+    with pytest.raises(
+        CourseError, match=f"There is no lesson 42; lessons are 0 to {max(lessons.STAGES)}"
+    ):
         lessons.start(42)
 
 

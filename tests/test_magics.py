@@ -72,9 +72,9 @@ def _settled(result):
 
 
 def _add_vote_model(lesson):
-    from course_app.lessons import models_source
+    from course_app.stage_models import models_source
 
-    (lesson.path / "app" / "models.py").write_text(models_source("final"))
+    (lesson.path / "app" / "models.py").write_text(models_source("0005"))
 
 
 def _generated(lesson, rev_id) -> str:

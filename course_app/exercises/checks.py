@@ -29,7 +29,7 @@ from pathlib import Path
 
 from sqlalchemy import MetaData, text
 
-from course_app import database, lessons, magics, schema
+from course_app import database, lessons, magics, schema, stage_models
 from course_app.exercises import NotAttempted, NotYet
 from course_app.history import History
 
@@ -198,11 +198,12 @@ def models_schema(metadata: MetaData, key: str | None = None) -> schema.Schema:
     return built
 
 
-def stage_models_schema(kind: str) -> schema.Schema:
-    """What the course's models of a stage ("posts", "before_votes", "final") build."""
+def stage_models_schema(revision: str) -> schema.Schema:
+    """What the course's models at a reference revision build (see ``stage_models``)."""
     namespace: dict = {}
-    exec(compile(lessons.models_source(kind), f"{kind}_models.py", "exec"), namespace)
-    return models_schema(namespace["Base"].metadata, key=f"models:{kind}")
+    source = stage_models.models_source(revision)
+    exec(compile(source, f"models_{revision}.py", "exec"), namespace)
+    return models_schema(namespace["Base"].metadata, key=f"models:{revision}")
 
 
 def explain_differences(want, got, wanted_by: str, found_in: str, limit: int = 2) -> str:

@@ -7,7 +7,7 @@ questions can be answered after the drop too.
 """
 
 from course_app.exercises import NotAttempted, NotYet, count, exercise, names
-from course_app.lessons import models_source
+from course_app.stage_models import models_source
 
 # The cell that gives the Post model its content column adds this line to the starter.
 TITLE_LINE = "    title: Mapped[str] = mapped_column(String, nullable=False)\n"
@@ -16,7 +16,7 @@ CONTENT_LINE = "    content: Mapped[str | None] = mapped_column(String)\n"
 
 def models_with_content() -> str:
     """app/models.py as the lesson's %%writefile cell leaves it."""
-    return models_source("posts").replace(TITLE_LINE, TITLE_LINE + CONTENT_LINE, 1)
+    return models_source("0001").replace(TITLE_LINE, TITLE_LINE + CONTENT_LINE, 1)
 
 
 def _models_have_content(lesson) -> bool:

@@ -76,7 +76,7 @@ def _revisions(lesson) -> list:
 
 def _builds_models(lesson, trial: Trial, after: str) -> None:
     got = trial.schema()
-    want = stage_models_schema("final")
+    want = stage_models_schema("0005")
     if got != want:
         raise NotYet(explain_differences(want, got, "the models", f"after {after}"))
 
@@ -154,7 +154,7 @@ def round_trip(lesson):
     with Trial(lesson) as trial:
         trial.alembic("upgrade", "head")
         built = trial.schema()
-        if built != stage_models_schema("final"):
+        if built != stage_models_schema("0005"):
             raise NotYet(
                 "your history does not build the models yet, so there is nothing to round-trip: "
                 "fix that first (the exercise before this one)."
@@ -226,7 +226,7 @@ def lesson_database_at_head(lesson):
         )
     check_database(lesson, None)
     actual = lesson_schema(lesson)
-    want = stage_models_schema("final")
+    want = stage_models_schema("0005")
     if actual != want:
         raise NotYet(
             "the lesson's database is at head but differs from the models: "

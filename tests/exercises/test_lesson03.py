@@ -139,7 +139,11 @@ CASES = [
         P,
         "a typo in down_revision",
         revision_with(
-            "0001", ("down_revision: str | None = None", 'down_revision: str | None = "0000"')
+            "0001",
+            (
+                "down_revision: str | Sequence[str] | None = None",
+                'down_revision: str | Sequence[str] | None = "0000"',
+            ),
         ),
         names=r"0001_create_posts_table\.py, line \d+",
     ),

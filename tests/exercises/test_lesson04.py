@@ -50,8 +50,8 @@ def stray(revision, message):
         stray_id = made.name.split("_")[0]
         path.write_text(
             path.read_text().replace(
-                f"down_revision: str | None = {previous}",
-                f'down_revision: str | None = "{stray_id}"',
+                f"down_revision: str | Sequence[str] | None = {previous}",
+                f'down_revision: str | Sequence[str] | None = "{stray_id}"',
             )
         )
 
@@ -151,7 +151,11 @@ CASES = [
         A,
         "down_revision typo",
         revision_with(
-            "0002", ('down_revision: str | None = "0001"', 'down_revision: str | None = "001"')
+            "0002",
+            (
+                'down_revision: str | Sequence[str] | None = "0001"',
+                'down_revision: str | Sequence[str] | None = "001"',
+            ),
         ),
         names=r"0002_add_post_columns\.py, line \d+",
     ),
@@ -245,7 +249,11 @@ CASES = [
         U,
         "down_revision skips 0002",
         revision_with(
-            "0003", ('down_revision: str | None = "0002"', 'down_revision: str | None = "0001"')
+            "0003",
+            (
+                'down_revision: str | Sequence[str] | None = "0002"',
+                'down_revision: str | Sequence[str] | None = "0001"',
+            ),
         ),
         names=r"0003_create_users_table\.py, line \d+",
     ),
@@ -643,7 +651,11 @@ CASES += [
         "two heads joined with merge heads",
         steps(
             revision_with(
-                "0003", ('down_revision: str | None = "0002"', 'down_revision: str | None = "0001"')
+                "0003",
+                (
+                    'down_revision: str | Sequence[str] | None = "0002"',
+                    'down_revision: str | Sequence[str] | None = "0001"',
+                ),
             ),
             alembic("merge", "heads", "-m", "merge"),
         ),

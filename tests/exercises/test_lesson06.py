@@ -2,7 +2,7 @@
 
 import pytest
 
-from course_app import lessons
+from course_app import lessons, stage_models
 from course_app.exercises import lesson06 as ex
 from tests.exercises.catalogue import (
     alembic,
@@ -135,7 +135,7 @@ CASES = [
         G,
         "generated before adding Vote",
         steps(
-            lambda lesson: (lesson.path / MODELS).write_text(lessons.models_source("before_votes")),
+            lambda lesson: (lesson.path / MODELS).write_text(stage_models.models_source("0004")),
             alembic(*AUTOGEN),
         ),
         names="empty",

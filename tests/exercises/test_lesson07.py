@@ -2,7 +2,7 @@
 
 import pytest
 
-from course_app import lessons
+from course_app import lessons, stage_models
 from course_app.exercises import lesson07 as ex
 from course_app.exercises.checks import reference_file
 from course_app.exercises.lesson02 import stock_env
@@ -236,7 +236,7 @@ CASES = [
         steps(
             copy_reference("0001", "0002", "0003", "0004"),
             lambda lesson: (lesson.path / "app" / "models.py").write_text(
-                lessons.models_source("before_votes")
+                stage_models.models_source("0004")
             ),
         ),
         names="votes",
