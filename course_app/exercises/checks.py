@@ -210,7 +210,8 @@ def explain_differences(want, got, wanted_by: str, found_in: str, limit: int = 2
     said = schema.differences(want, got, wanted_by, found_in)
     extra = len(said) - limit
     more = f" (and {extra} more difference{'s' * (extra > 1)})" if extra > 0 else ""
-    return " ".join(said[:limit]) + more
+    said = said[:1] + [d[:1].upper() + d[1:] for d in said[1:limit]]  # each its own sentence
+    return " ".join(said) + more
 
 
 # -- the revision graph ------------------------------------------------------------------
@@ -347,7 +348,7 @@ def check_revision(
                         wanted(step), got, "the exercise", f"after upgrade {step}"
                     )
                 )
-            _rows_kept(trial, f"upgrade {step}")
+            rows_kept(trial, f"upgrade {step}")
             if rows_at and step in rows_at and step != revision:  # rows for the next steps
                 for statement in rows_at[step]:
                     trial.execute(statement)
@@ -366,7 +367,7 @@ def check_revision(
                     f"after downgrade {before or 'base'}",
                 )
             )
-        _rows_kept(trial, f"downgrade {before or 'base'}")
+        rows_kept(trial, f"downgrade {before or 'base'}")
         if after_downgrade:
             after_downgrade(trial)
     independent_of_models(lesson, revision, script.path, rows, got, before, back)
@@ -413,7 +414,7 @@ def check_given(lesson, history: History, expected: tuple[str, ...]) -> None:
             raise NotYet(f"{said}: its downgrade() no longer undoes what it did.")
 
 
-def _rows_kept(trial: Trial, after: str) -> None:
+def rows_kept(trial: Trial, after: str) -> None:
     """The rows the copy started with are all there, with the values they had, in every
     column that is still there (a renamed column is checked by its exercise)."""
     now = trial.data()

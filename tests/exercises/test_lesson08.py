@@ -139,6 +139,18 @@ CASES = [
         steps(alembic("upgrade", "heads"), query("ALTER TABLE posts DROP COLUMN slug")),
         names="slug",
     ),
+    wrong(
+        B,
+        "both run, then stamped back to 0007",
+        steps(alembic("upgrade", "heads"), alembic("stamp", "--purge", "0007")),
+        names="stamp --purge 0006 0007",
+    ),
+    wrong(
+        B,
+        "app/models.py broken, then upgrade heads",
+        steps(lambda lesson: (lesson.path / "app" / "models.py").write_text("class Oops(\n")),
+        names="upgrade heads",
+    ),
     right(B, "upgrade 0006 from 0007", alembic("upgrade", "0006")),
     right(B, "each head by name", steps(alembic("upgrade", "0006"), alembic("upgrade", "0007"))),
     reference(B, alembic("upgrade", "heads")),
@@ -176,6 +188,32 @@ CASES = [
         M, "two merges", steps(MERGE, merge_file('("0006", "0007")', rev="0009")), names="keep one"
     ),
     wrong(M, "0007 rebased instead of merged", REBASE, names="down_revision"),
+    wrong(
+        M,
+        "a merge that deletes rows",
+        merge_file('("0006", "0007")', 'op.execute("DELETE FROM posts")'),
+        names="posts",
+    ),
+    wrong(
+        M,
+        "a merge that changes a column's values and adds a view",
+        merge_file(
+            '("0006", "0007")',
+            "op.execute(\"UPDATE users SET bio = 'hacked'\"); op.execute('CREATE VIEW v AS SELECT 1 AS x')",
+        ),
+        names="bio|view",
+    ),
+    wrong(M, "the merge cell run twice", steps(MERGE, MERGE), names=r'\("0006", "0007"\)'),
+    wrong(
+        M,
+        "a revision after the merge",
+        steps(
+            MERGE,
+            alembic("upgrade", "head"),
+            alembic("revision", "-m", "add tags", "--rev-id", "0009"),
+        ),
+        names="not part of this lesson",
+    ),
     right(M, "parents the other way round", merge_file('("0007", "0006")')),
     right(
         M,
@@ -199,7 +237,7 @@ CASES = [
         A,
         "a second row by hand",
         steps(alembic("upgrade", "head"), query("INSERT INTO alembic_version VALUES ('0006')")),
-        names="stamp --purge",
+        names="stamp --purge 0008",
     ),
     wrong(
         A,
@@ -226,6 +264,27 @@ CASES = [
         names="not after the two heads",
     ),
     right(A, "stamped once both heads ran: a merge runs nothing", alembic("stamp", "0008")),
+    wrong(
+        A,
+        "a merge without --rev-id ran, was deleted, and 0008 written",
+        steps(
+            lambda lesson: next(lesson.versions.glob("0008_*.py")).unlink(),
+            alembic("merge", "heads", "-m", "merge"),
+            alembic("upgrade", "head"),
+            lambda lesson: [p.unlink() for p in lesson.versions.glob("*_merge.py")],
+            MERGE,
+        ),
+        names="stamp --purge 0006 0007",
+    ),
+    wrong(
+        A,
+        "the teammate's model taken out of app/models.py",
+        steps(
+            alembic("upgrade", "head"),
+            edit("app/models.py", ("    bio: Mapped[str | None] = mapped_column(Text)\n", "")),
+        ),
+        names="app/models.py",
+    ),
     right(A, "upgrade 0008 by id", alembic("upgrade", "0008")),
     reference(A, alembic("upgrade", "head")),
 ]
