@@ -97,9 +97,12 @@ def cmd_open(extra: list[str]) -> NoReturn:
 
 
 # JupyterLab asks on its first page whether to fetch Jupyter's news (from jupyter.org)
-# and checks for updates: a box over the lesson, and a request to another host.
+# and checks for updates: a box over the lesson, and a request to another host. And when
+# a kernel is slow to start (a busy machine), it may ask which kernel to start: the
+# lessons' own, Python 3, is started without asking.
 NOTIFICATIONS = {
-    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/notebook-extension:tracker": {"autoStartDefaultKernel": True},
 }
 
 

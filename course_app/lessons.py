@@ -49,8 +49,10 @@ class Stage:
     models: str  # the reference revision whose models app/models.py holds (stage_models)
     alembic: bool  # has a wired alembic/ folder (else: the learner runs `alembic init`)
     revision: str | None  # reference revision the database and versions/ are at
-    # Reference revisions a teammate wrote on their branch: lesson.pull() brings them in.
+    # Reference revisions a teammate wrote on their branch: lesson.pull() brings them in
+    # (their first draft, if starter/teammate/ has one).
     teammate: tuple[str, ...] = ()
+    testing: bool = False  # pytest.ini, tests/conftest.py and an empty <database>_test
 
 
 STAGES: dict[int, Stage] = {
@@ -65,6 +67,7 @@ STAGES: dict[int, Stage] = {
     7: Stage("0005", alembic=False, revision=None),
     # Part two: the history goes on past 0005 (stage_models gives each stage its models).
     8: Stage("0007", alembic=True, revision="0007", teammate=("0006",)),
+    9: Stage("0008", alembic=True, revision="0008", teammate=("0009",), testing=True),
 }
 
 
@@ -228,12 +231,33 @@ class Lesson:
         pulled = []
         for revision in stage.teammate:
             path = next(REFERENCE_DIR.glob(f"versions/{revision}_*.py"))
-            (self.versions / path.name).write_bytes(path.read_bytes())
+            draft = STARTER / "teammate" / path.name
+            (self.versions / path.name).write_bytes(
+                (draft if draft.exists() else path).read_bytes()
+            )
             pulled.append(f"alembic/versions/{path.name}")
         print(
             f"Pulled your teammate's branch: {', '.join(pulled)} and their change to "
             f"app/models.py.{note}"
         )
+
+    def pytest(self, *args: str) -> None:
+        """Run the workspace's tests, ``python -m pytest`` in its folder, and print what it says.
+
+        Only pytest-alembic of the installed pytest plugins is loaded (this environment has
+        more, for the course's own tests): the same tests, a second faster."""
+        import subprocess
+        import sys
+
+        ran = subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "pytest_alembic", "--color=yes", *args],
+            cwd=self.path,
+            env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        print(database.redact(ran.stdout + ran.stderr).rstrip())
 
     def tables(self) -> list[str]:
         """The tables in the lesson's database, sorted."""
@@ -367,9 +391,35 @@ def workspace_files(stage: Stage, url: str) -> dict[str, bytes]:
             if path.is_file():
                 files[str(path.relative_to(STARTER))] = path.read_bytes()
         files["alembic/script.py.mako"] = (REFERENCE_DIR / "script.py.mako").read_bytes()
+        if stage.testing:
+            for path in sorted((STARTER / "testing").rglob("*")):
+                if path.is_file() and "__pycache__" not in path.parts:
+                    files[str(path.relative_to(STARTER / "testing"))] = path.read_bytes()
+            files["requirements.txt"] = _app_requirements().encode()
         for revision in _revisions_up_to(stage.revision):
             files[f"alembic/versions/{revision.name}"] = revision.read_bytes()
     return files
+
+
+APP_PACKAGES = (
+    "sqlalchemy",
+    "alembic",
+    "psycopg2-binary",
+    "pydantic-settings",
+    "pytest",
+    "pytest-alembic",
+)
+
+
+def _app_requirements() -> str:
+    """What the learner's app needs, for CI to install: the course's own pins of those."""
+    pinned = (PROJECT_ROOT / "requirements.txt").read_text().splitlines()
+    kept = [line for line in pinned if re.split(r"[=<>; ]", line)[0].lower() in APP_PACKAGES]
+    return (
+        "# The app, its migrations and their tests (pins from the course's requirements.txt)\n"
+        + "\n".join(kept)
+        + "\n"
+    )
 
 
 def _write_workspace(path: Path, stage: Stage, url: str) -> Path | None:
@@ -414,6 +464,8 @@ def start(number: int) -> Lesson:
     # Two kernels starting the same lesson at once take turns; both end in its start state.
     with database.lock(f"lesson{number:02d}"):
         database.recreate(name, template=template)
+        if stage.testing:  # what the migration tests wipe and migrate: never the lesson's own
+            database.recreate(f"{name}_test", template=ensure_template(None))
         for scratch in database.course_databases():  # left by a check that was interrupted
             if SCRATCH.fullmatch(scratch.removeprefix(name)):
                 database.drop(scratch)

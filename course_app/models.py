@@ -41,6 +41,7 @@ class Post(Base):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     # Nullable: the posts already there have none. Unique: two posts never share one.
     slug: Mapped[str | None] = mapped_column(String(200), unique=True)
+    summary: Mapped[str | None] = mapped_column(String(280), index=True)
 
 
 class User(Base):

@@ -411,6 +411,6 @@ def _named_differences(table, what, want, got, wanted_by, found_in):
     for found_name, columns in sorted(got - want, key=str):
         if columns not in want_columns:
             yield (
-                f"there is a {what} {found_name} on {table}({', '.join(columns)}) {found_in} "
+                f"there is {'an' if what[0] in 'aeiou' else 'a'} {what} {found_name} on {table}({', '.join(columns)}) {found_in} "
                 f"that is not in {wanted_by}."
             )

@@ -35,6 +35,7 @@ SINCE = {
     "Vote": "0005",
     "User.bio": "0006",
     "Post.slug": "0007",
+    "Post.summary": "0009",
 }
 
 
