@@ -19,7 +19,8 @@ def start(number: int) -> Lesson:
 
     try:
         lesson = lessons.start(number)
-        at = lessons.STAGES[number].revision  # what start() just made (another kernel may reset it)
+        stage = lessons.STAGES[number]
+        at = stage.revision  # what start() just made (another kernel may reset it)
     except CourseError:
         raise
     except Exception as exc:  # never a traceback from the first cell
@@ -32,7 +33,14 @@ def start(number: int) -> Lesson:
         print(f"Your changes from last time are saved in {backups.shown(lesson.backup)}")
     print(
         f"Lesson {number} is ready: workspace {lesson.path.relative_to(lesson.path.parent.parent)}/, "
-        f"database {lesson.database}" + (f" at revision {at}." if at else " (empty).")
+        f"database {lesson.database}"
+        + (
+            f" at revision {at}."
+            if at
+            else " (built by create_all(), with rows; Alembic has never run on it)."
+            if stage.adopted
+            else " (empty)."
+        )
     )
     return lesson
 

@@ -18,6 +18,7 @@ Starting a lesson again replaces its workspace; what the learner had changed or
 added there is first copied to ``workspace/.backups/lessonNN/<date>/`` (see ``backups``).
 """
 
+import contextlib
 import hashlib
 import os
 import re
@@ -53,6 +54,9 @@ class Stage:
     # (their first draft, if starter/teammate/ has one).
     teammate: tuple[str, ...] = ()
     testing: bool = False  # pytest.ini, tests/conftest.py and an empty <database>_test
+    # The database was built by create_all() of the models, with rows, and Alembic has never
+    # run on it (lesson 11 adopts it); versions/ starts empty.
+    adopted: bool = False
 
 
 STAGES: dict[int, Stage] = {
@@ -68,6 +72,8 @@ STAGES: dict[int, Stage] = {
     # Part two: the history goes on past 0005 (stage_models gives each stage its models).
     8: Stage("0007", alembic=True, revision="0007", teammate=("0006",)),
     9: Stage("0008", alembic=True, revision="0008", teammate=("0009",), testing=True),
+    10: Stage("0009", alembic=True, revision="0009"),
+    11: Stage("0009", alembic=True, revision=None, adopted=True),
 }
 
 
@@ -102,6 +108,53 @@ def ensure_template(revision: str | None) -> str:
         if not database.exists(name):
             _build_template(name, revision)
     return name
+
+
+# What an app that never used Alembic holds: rows in every table.
+ADOPTED_ROWS = (
+    "INSERT INTO users (email, password, bio) VALUES ('ada@example.com', 'x', 'Mathematician')",
+    "INSERT INTO posts (title, content, owner_id, slug) VALUES ('Hello', 'Hi', 1, 'hello'), "
+    "('Notes', 'On the engine', 1, 'notes')",
+    "INSERT INTO votes (user_id, post_id) VALUES (1, 1)",
+)
+
+
+def ensure_adopted_template(models: str) -> str:
+    """A database as create_all() of the models at revision ``models`` builds it, with rows,
+    and no alembic_version: an app that never used Alembic."""
+    name = f"{database.PREFIX}tpl_adopted_{models}_{_history_hash()}"
+    if database.exists(name):
+        return name
+    empty = ensure_template(None)  # before the lock: ensure_template takes it too
+    with database.lock("templates"):
+        if not database.exists(name):
+            building = name + "_building"
+            database.recreate(building, template=empty)
+            namespace: dict = {}
+            exec(compile(models_source(models), "models.py", "exec"), namespace)
+            engine = database.engine(building)
+            try:
+                namespace["Base"].metadata.create_all(engine)
+                with engine.begin() as conn:
+                    for statement in ADOPTED_ROWS:
+                        conn.execute(text(statement))
+            finally:
+                engine.dispose()
+            for stale in database.course_databases():
+                if (
+                    stale.startswith(f"{database.PREFIX}tpl_adopted_{models}_")
+                    and stale != building
+                ):
+                    database.drop(stale)
+            database.rename(building, name)
+    return name
+
+
+def stage_template(stage: "Stage") -> str:
+    """The template a lesson's database is copied from."""
+    return (
+        ensure_adopted_template(stage.models) if stage.adopted else ensure_template(stage.revision)
+    )
 
 
 def _build_template(name: str, revision: str | None) -> None:
@@ -240,6 +293,26 @@ class Lesson:
             f"Pulled your teammate's branch: {', '.join(pulled)} and their change to "
             f"app/models.py.{note}"
         )
+
+    @contextlib.contextmanager
+    def against_empty_database(self):
+        """For the cells inside it, the workspace's settings name an empty database instead
+        of the lesson's (APP_DATABASE_URL, which the settings read before .env): what
+        autogenerate compares with to write a baseline that creates every table."""
+        name = f"{self.database}_empty"
+        database.recreate(name, template=ensure_template(None))
+        saved = os.environ.get("APP_DATABASE_URL")
+        os.environ["APP_DATABASE_URL"] = database.url_for(name).render_as_string(
+            hide_password=False
+        )
+        try:
+            yield
+        finally:
+            if saved is None:
+                os.environ.pop("APP_DATABASE_URL", None)
+            else:
+                os.environ["APP_DATABASE_URL"] = saved
+            database.drop(name)
 
     def pytest(self, *args: str) -> None:
         """Run the workspace's tests, ``python -m pytest`` in its folder, and print what it says.
@@ -460,7 +533,7 @@ def start(number: int) -> Lesson:
         )
     stage = STAGES[number]
     name = f"{database.PREFIX}lesson{number:02d}"
-    template = ensure_template(stage.revision)
+    template = stage_template(stage)
     # Two kernels starting the same lesson at once take turns; both end in its start state.
     with database.lock(f"lesson{number:02d}"):
         database.recreate(name, template=template)

@@ -160,7 +160,7 @@ class Trial:
 
 
 def start_template(lesson) -> str:
-    return lessons.ensure_template(lessons.STAGES[lesson.number].revision)
+    return lessons.stage_template(lessons.STAGES[lesson.number])
 
 
 _schemas: dict[str, schema.Schema] = {}
@@ -449,7 +449,7 @@ _course_sa.Table("course_decoy", Base.metadata, _course_sa.Column("id", _course_
 
 
 def independent_of_models(
-    lesson, revision: str, path, rows, built: schema.Schema, before=None, back=None
+    lesson, revision: str, path, rows, built: schema.Schema, before=None, back=None, template=None
 ) -> None:
     """Run the upgrade (and the downgrade) once more with changed models: a migration must
     do the same. ``path``: the revision file, or the files of the revisions run."""
@@ -458,7 +458,7 @@ def independent_of_models(
         shutil.copytree(lesson.path, copy, ignore=shutil.ignore_patterns("__pycache__", ".env"))
         models = copy / "app" / "models.py"
         models.write_text(models.read_text() + DECOY)
-        with Trial(lesson, rows, workspace=copy, suffix="decoy") as trial:
+        with Trial(lesson, rows, workspace=copy, suffix="decoy", template=template) as trial:
             url = database.url_for(trial.name)
             same = run(lesson, "upgrade", revision, url=url, cwd=copy).status == 0
             same = same and trial.schema() == built

@@ -1,0 +1,324 @@
+"""Lesson 10, deploying: SQL scripts for a DBA, one transaction or one per revision, and
+an advisory lock so that two replicas starting at once migrate once.
+
+Each is judged by running it: the learner's SQL file on a scratch database at 0002;
+the prediction about a failing third revision against two real runs; the lock by two
+``alembic upgrade head`` processes started together on a scratch database, with a
+revision that takes two seconds, so that the second arrives while the first migrates.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import text
+
+from course_app import database, lessons
+from course_app.exercises import NotAttempted, NotYet, exercise, revision_id
+from course_app.exercises.checks import explain_differences, reference_schema
+from course_app.exercises.repair import write_file
+
+SQL_FILE = "upgrade_0002_0005.sql"
+SLOW = 'op.execute("SELECT pg_sleep(2)")  # planted by the check: the window two replicas meet in'
+FAILING = 'op.execute("SELECT 1 / 0")  # planted by the check: the third revision fails'
+
+
+def _scratch(suffix: str, revision: str | None) -> str:
+    name = f"{lessons.current().database}_{suffix}_{os.getpid()}"
+    database.recreate(name, template=lessons.ensure_template(revision))
+    return name
+
+
+def _state_of(name: str):
+    from course_app import schema
+
+    engine = database.engine(name)
+    try:
+        with engine.connect() as conn:
+            got = schema.snapshot(conn)
+            has = conn.execute(text("SELECT to_regclass('alembic_version')")).scalar()
+            rows = (
+                conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+                if has
+                else []
+            )
+    finally:
+        engine.dispose()
+    return got, rows
+
+
+def _copy(lesson, folder: str) -> Path:
+    copy = Path(folder) / lesson.path.name
+    shutil.copytree(lesson.path, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
+
+
+def _plant(copy: Path, revision: str, line: str) -> None:
+    path = next((copy / "alembic" / "versions").glob(f"{revision}_*.py"))
+    source = path.read_text()
+    path.write_text(
+        source.replace("def upgrade() -> None:\n", f"def upgrade() -> None:\n    {line}\n", 1)
+    )
+
+
+def _alembic(copy: Path, name: str, *argv: str) -> subprocess.Popen:
+    """Start ``alembic ARGV`` in ``copy``, against database ``name``."""
+    env = {
+        **os.environ,
+        "APP_DATABASE_URL": database.url_for(name).render_as_string(hide_password=False),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "alembic", *argv],
+        cwd=copy,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+# -- 1. the SQL for a DBA -----------------------------------------------------------------------
+
+
+@exercise(
+    hints=[
+        "`alembic upgrade A:B --sql` prints the SQL from A to B without connecting to run it; "
+        "`>` sends it to a file.",
+        f"!cd {{lesson.path}} && {{sys.executable}} -m alembic upgrade 0002:0005 --sql > {SQL_FILE}",
+    ],
+    solution=f"!cd {{lesson.path}} && {{sys.executable}} -m alembic upgrade 0002:0005 --sql > {SQL_FILE}",
+    apply=lambda lesson: _write_sql(lesson),
+)
+def sql_for_the_dba(lesson):
+    path = lesson.path / SQL_FILE
+    if not path.exists() or not path.read_text().strip():
+        raise NotAttempted(
+            f"there is no {SQL_FILE} in the workspace yet (or it is empty): write it."
+        )
+    sql = path.read_text()
+    if "alembic_version" not in sql:
+        raise NotYet(
+            f"{SQL_FILE} does not update alembic_version: write it with `alembic upgrade 0002:0005 --sql`."
+        )
+    name = _scratch("check", "0002")
+    try:
+        engine = database.engine(name)
+        try:
+            with engine.connect() as conn:  # as psql -f would: the script's own BEGIN and COMMIT
+                conn.connection.driver_connection.autocommit = True
+                with conn.connection.driver_connection.cursor() as cursor:
+                    cursor.execute(sql)
+        except Exception as exc:  # noqa: BLE001  (the learner's SQL: one line, PostgreSQL's words)
+            said = str(getattr(exc, "pgerror", None) or exc).strip().splitlines()[0]
+            raise NotYet(f"{SQL_FILE} fails on a database at 0002: {said}.") from None
+        finally:
+            engine.dispose()
+        got, rows = _state_of(name)
+    finally:
+        database.drop(name)
+    if rows != ["0005"] or got != reference_schema("0005"):
+        where = f"alembic_version says {', '.join(rows) or 'nothing'}"
+        differences = (
+            explain_differences(
+                reference_schema("0005"), got, "revision 0005", "after the script", limit=1
+            )
+            if got != reference_schema("0005")
+            else "the tables are right"
+        )
+        raise NotYet(
+            f"run on a database at 0002, {SQL_FILE} leaves it not at 0005 ({where}; {differences}). "
+            f"Write it from 0002 to 0005: `upgrade 0002:0005 --sql`."
+        )
+    return (
+        f"{SQL_FILE}, run on a database at 0002, builds 0005 and leaves alembic_version at 0005: "
+        f"a DBA can read it, and run it with psql."
+    )
+
+
+def _write_sql(lesson) -> list[str]:
+    ran = subprocess.run(
+        [sys.executable, "-m", "alembic", "upgrade", "0002:0005", "--sql"],
+        cwd=lesson.path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return write_file(lesson, SQL_FILE, ran.stdout)
+
+
+# -- 2. one transaction, or one per revision ---------------------------------------------------------
+
+_measured: dict = {}
+
+
+def measured(lesson) -> tuple[str | None, str | None]:
+    """Where a database at base stops when `upgrade 0005` meets a failing 0003: run for real,
+    once with env.py as the course wrote it, once with transaction_per_migration=True."""
+    if "stops" in _measured:
+        return _measured["stops"]
+    stops = []
+    for per_migration in (False, True):
+        with tempfile.TemporaryDirectory(prefix="course-deploy-") as folder:
+            copy = _copy(lesson, folder)
+            env = (lessons.STARTER / "alembic" / "env.py").read_text()
+            if per_migration:
+                env = env.replace(
+                    "target_metadata=target_metadata, compare_type=True)\n        with",
+                    "target_metadata=target_metadata, compare_type=True,\n"
+                    "            transaction_per_migration=True,\n        )\n        with",
+                )
+            (copy / "alembic" / "env.py").write_text(env)
+            _plant(copy, "0003", FAILING)
+            name = _scratch(f"check{int(per_migration)}", None)
+            try:
+                _alembic(copy, name, "upgrade", "0005").communicate(timeout=120)
+                _, rows = _state_of(name)
+            finally:
+                database.drop(name)
+            stops.append(rows[0] if rows else None)
+    _measured["stops"] = tuple(stops)
+    return _measured["stops"]
+
+
+def _stop(value):
+    value = revision_id(value)
+    return None if value in (None, "base") else value
+
+
+@exercise(
+    hints=[
+        "By default Alembic runs the whole `upgrade` in one transaction: on PostgreSQL, DDL "
+        "rolls back too.",
+        "With transaction_per_migration=True each revision commits on its own: 0001 and 0002 stay.",
+    ],
+    solution='one_transaction, per_migration = None, "0002"   # None: base, nothing applied',
+    answer=measured,
+    read=(_stop, _stop),
+)
+def where_it_stops(lesson, one_transaction, per_migration):
+    actual = measured(lesson)
+    if (one_transaction, per_migration) == actual:
+        return (
+            "measured just now on two scratch databases: in one transaction, the failure of 0003 "
+            "rolls back 0001 and 0002 too, and the database stays at base; one transaction per "
+            "revision keeps what committed, 0002."
+        )
+    if one_transaction == per_migration:
+        raise NotYet(
+            "the two runs stop in different places: the setting changes what a failure undoes."
+        )
+    if one_transaction is not None:
+        raise NotYet(
+            f"in one transaction nothing commits before the end: 0003's failure rolls back 0001 "
+            f"and 0002 as well (PostgreSQL's DDL is transactional), so not {one_transaction}."
+        )
+    raise NotYet(
+        f"with a transaction per revision, 0001 and 0002 each committed before 0003 failed, and "
+        f"0003 itself rolled back: not {per_migration}."
+    )
+
+
+# -- 3. two replicas, one migration ----------------------------------------------------------------
+
+
+def race(lesson, workspace: Path | None = None) -> tuple[list[int], list[str], list[str], object]:
+    """Two `alembic upgrade head` at once on a copy at 0008, its 0009 made to take two seconds."""
+    with tempfile.TemporaryDirectory(prefix="course-race-") as folder:
+        copy = _copy(lesson, folder) if workspace is None else workspace
+        _plant(copy, "0009", SLOW)
+        name = _scratch("race", "0008")
+        try:
+            processes = [_alembic(copy, name, "upgrade", "head") for _ in range(2)]
+            outputs = [p.communicate(timeout=120)[0] for p in processes]
+            got, rows = _state_of(name)
+        finally:
+            database.drop(name)
+    return [p.returncode for p in processes], outputs, rows, got
+
+
+def _lock_said(outputs: list[str]) -> str:
+    for output in outputs:
+        for line in output.splitlines():
+            if "Error" in line or line.startswith("FAILED"):
+                return database.redact(re.sub(r"^\S+: ", "", line.strip()))[:200]
+    return "no message"
+
+
+@exercise(
+    hints=[
+        "Take a PostgreSQL advisory lock in env.py before Alembic reads alembic_version: a "
+        "second process waits there, then finds the database at head and does nothing.",
+        "Inside `with context.begin_transaction():`, before run_migrations(): "
+        'connection.execute(text("SELECT pg_advisory_xact_lock(20261201)"))',
+    ],
+    solution=(
+        "# alembic/env.py: `from sqlalchemy import engine_from_config, pool, text`, then in\n"
+        "# run_migrations_online():\n"
+        "        with context.begin_transaction():\n"
+        "            # One migrator at a time: another waits here, then finds nothing to do.\n"
+        '            connection.execute(text("SELECT pg_advisory_xact_lock(20261201)"))\n'
+        "            context.run_migrations()"
+    ),
+    apply=lambda lesson: _write_lock(lesson),
+)
+def one_migrator(lesson):
+    env = (lesson.path / "alembic" / "env.py").read_text()
+    if "advisory" not in env:
+        raise NotAttempted(
+            "alembic/env.py takes no advisory lock yet: add one in run_migrations_online()."
+        )
+    statuses, outputs, rows, got = race(lesson)
+    if statuses != [0, 0]:
+        raise NotYet(
+            f"two `alembic upgrade head` started together: one failed ({_lock_said(outputs)}). "
+            f"The lock must be taken before Alembic reads alembic_version, in the same "
+            f"transaction as the migration (inside context.begin_transaction())."
+        )
+    ran = sum(output.count("Running upgrade 0008 -> 0009") for output in outputs)
+    if rows != ["0009"] or got != reference_schema("0009"):
+        raise NotYet(
+            f"two `alembic upgrade head` started together both exit 0, but the database is at "
+            f"{', '.join(rows) or 'nothing'}: the migration did not last. Take the lock inside "
+            f"context.begin_transaction()."
+        )
+    if ran != 1:
+        raise NotYet(f"0009 ran {ran} times: the second process must find it done.")
+    return (
+        "two processes started together: one migrated, the other waited on the lock, then found "
+        "the database at 0009 and did nothing. Both exit 0."
+    )
+
+
+def _write_lock(lesson) -> list[str]:
+    env = (lessons.STARTER / "alembic" / "env.py").read_text()
+    env = env.replace(
+        "from sqlalchemy import engine_from_config, pool",
+        "from sqlalchemy import engine_from_config, pool, text",
+    ).replace(
+        "        with context.begin_transaction():\n            context.run_migrations()\n\n\nif",
+        "        with context.begin_transaction():\n"
+        "            # One migrator at a time: another waits here, then finds nothing to do.\n"
+        '            connection.execute(text("SELECT pg_advisory_xact_lock(20261201)"))\n'
+        "            context.run_migrations()\n\n\nif",
+    )
+    return write_file(lesson, "alembic/env.py", env)
+
+
+def two_replicas(lesson) -> None:
+    """Show what two `alembic upgrade head` started together do with the workspace's env.py
+    (as two replicas of the app starting at once), on a scratch database at 0008."""
+    statuses, outputs, rows, _ = race(lesson)
+    ran = sum(output.count("Running upgrade 0008 -> 0009") for output in outputs)
+    if statuses == [0, 0]:
+        print(
+            f"Both exited 0; 0009 ran {ran} time{'s' * (ran != 1)}; alembic_version: {', '.join(rows)}."
+        )
+    else:
+        print(
+            f"One exited 0 after running 0009; the other exited 1: {_lock_said(outputs)}\n"
+            f"alembic_version: {', '.join(rows) or 'nothing'}."
+        )
