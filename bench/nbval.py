@@ -4,7 +4,8 @@
 
 Runs `pytest docs/lessons` (every solved lesson, strict output comparison) N
 times, each a fresh pytest process with its own embedded server, and prints
-the wall time of each run, the median, and the cell count.
+the wall time of each run, the median, and the cell count; then, from the last
+run, the seconds each lesson's cells took (on its worker) and each part's sum.
 """
 
 import argparse
@@ -27,7 +28,16 @@ def main() -> None:
     for _ in range(runs):
         start = time.perf_counter()
         result = subprocess.run(
-            [sys.executable, "-m", "pytest", "docs/lessons", "-q", "-p", "no:randomly"],
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "docs/lessons",
+                "-q",
+                "-p",
+                "no:randomly",
+                "--durations=0",
+            ],
             cwd=PROJECT,
             capture_output=True,
             text=True,
@@ -48,6 +58,20 @@ def main() -> None:
     print(
         f"  median: {statistics.median(times):.1f} s (pytest start-up and server cold start included)"
     )
+    per_lesson: dict[str, float] = {}
+    for seconds, lesson in re.findall(
+        r"^([\d.]+)s \w+ +docs/lessons/(\d\d)_\S+::", result.stdout, re.M
+    ):
+        per_lesson[lesson] = per_lesson.get(lesson, 0.0) + float(seconds)
+    parts = {"one (0-7)": range(0, 8), "two (8-11)": range(8, 12), "three (12-15)": range(12, 16)}
+    print(
+        "  per lesson (cells, last run): "
+        + ", ".join(f"{k}: {v:.1f} s" for k, v in sorted(per_lesson.items()))
+    )
+    for part, numbers in parts.items():
+        total = sum(v for k, v in per_lesson.items() if int(k) in numbers)
+        if total:
+            print(f"  part {part}: {total:.1f} s of cells")
 
 
 if __name__ == "__main__":

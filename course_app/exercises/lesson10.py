@@ -3,8 +3,8 @@ an advisory lock so that two replicas starting at once migrate once.
 
 Each is judged by running it: the learner's SQL file on a scratch database at 0002;
 the prediction about a failing third revision against two real runs; the lock by two
-``alembic upgrade head`` processes started together on a scratch database, with a
-revision that takes two seconds, so that the second arrives while the first migrates.
+``alembic upgrade head`` processes started together on an empty scratch database, with
+a revision that takes three seconds, so that the second arrives while the first migrates.
 """
 
 import os
@@ -23,7 +23,7 @@ from course_app.exercises.checks import explain_differences, reference_schema
 from course_app.exercises.repair import write_file
 
 SQL_FILE = "upgrade_0002_0005.sql"
-SLOW = 'op.execute("SELECT pg_sleep(2)")  # planted by the check: the window two replicas meet in'
+SLOW = 'op.execute("SELECT pg_sleep(3)")  # planted by the check: the window two replicas meet in'
 FAILING = 'op.execute("SELECT 1 / 0")  # planted by the check: the third revision fails'
 
 
@@ -108,6 +108,8 @@ def sql_for_the_dba(lesson):
     try:
         engine = database.engine(name)
         try:
+            with engine.begin() as conn:  # a production database has rows
+                conn.execute(text("INSERT INTO posts (title, content) VALUES ('Hello', 'Hi')"))
             with engine.connect() as conn:  # as psql -f would: the script's own BEGIN and COMMIT
                 conn.connection.driver_connection.autocommit = True
                 with conn.connection.driver_connection.cursor() as cursor:
@@ -118,8 +120,19 @@ def sql_for_the_dba(lesson):
         finally:
             engine.dispose()
         got, rows = _state_of(name)
+        engine = database.engine(name)
+        try:
+            with engine.connect() as conn:
+                kept = conn.execute(text("SELECT title, content FROM posts")).all()
+        finally:
+            engine.dispose()
     finally:
         database.drop(name)
+    if [tuple(r) for r in kept] != [("Hello", "Hi")]:
+        raise NotYet(
+            f"{SQL_FILE} changes the rows of a database at 0002 (a post it held is "
+            f"{'gone' if not kept else 'changed'}): the SQL of upgrade 0002:0005 only changes tables."
+        )
     if rows != ["0005"] or got != reference_schema("0005"):
         where = f"alembic_version says {', '.join(rows) or 'nothing'}"
         differences = (
@@ -127,11 +140,12 @@ def sql_for_the_dba(lesson):
                 reference_schema("0005"), got, "revision 0005", "after the script", limit=1
             )
             if got != reference_schema("0005")
-            else "the tables are right"
+            else "the tables are right."
         )
         raise NotYet(
-            f"run on a database at 0002, {SQL_FILE} leaves it not at 0005 ({where}; {differences}). "
-            f"Write it from 0002 to 0005: `upgrade 0002:0005 --sql`."
+            f"run on a database at 0002, {SQL_FILE} leaves it not at 0005: {where}; "
+            f"{differences[0].lower() + differences[1:]} Write it from 0002 to 0005: "
+            f"`upgrade 0002:0005 --sql`."
         )
     return (
         f"{SQL_FILE}, run on a database at 0002, builds 0005 and leaves alembic_version at 0005: "
@@ -160,32 +174,41 @@ def measured(lesson) -> tuple[str | None, str | None]:
     once with env.py as the course wrote it, once with transaction_per_migration=True."""
     if "stops" in _measured:
         return _measured["stops"]
-    stops = []
-    for per_migration in (False, True):
-        with tempfile.TemporaryDirectory(prefix="course-deploy-") as folder:
-            copy = _copy(lesson, folder)
-            env = (lessons.STARTER / "alembic" / "env.py").read_text()
-            if per_migration:
-                env = env.replace(
-                    "target_metadata=target_metadata, compare_type=True)\n        with",
-                    "target_metadata=target_metadata, compare_type=True,\n"
-                    "            transaction_per_migration=True,\n        )\n        with",
-                )
-            (copy / "alembic" / "env.py").write_text(env)
-            _plant(copy, "0003", FAILING)
-            name = _scratch(f"check{int(per_migration)}", None)
-            try:
-                _alembic(copy, name, "upgrade", "0005").communicate(timeout=120)
-                _, rows = _state_of(name)
-            finally:
-                database.drop(name)
-            stops.append(rows[0] if rows else None)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:  # the two runs at once: each its own copy and database
+        stops = list(
+            pool.map(lambda per_migration: _stops_at(lesson, per_migration), (False, True))
+        )
     _measured["stops"] = tuple(stops)
     return _measured["stops"]
 
 
+def _stops_at(lesson, per_migration: bool) -> str | None:
+    with tempfile.TemporaryDirectory(prefix="course-deploy-") as folder:
+        copy = _copy(lesson, folder)
+        env = (lessons.STARTER / "alembic" / "env.py").read_text()
+        if per_migration:
+            env = env.replace(
+                "target_metadata=target_metadata, compare_type=True)\n        with",
+                "target_metadata=target_metadata, compare_type=True,\n"
+                "            transaction_per_migration=True,\n        )\n        with",
+            )
+        (copy / "alembic" / "env.py").write_text(env)
+        _plant(copy, "0003", FAILING)
+        name = _scratch(f"check{int(per_migration)}", None)
+        try:
+            _alembic(copy, name, "upgrade", "0005").communicate(timeout=120)
+            _, rows = _state_of(name)
+        finally:
+            database.drop(name)
+    return rows[0] if rows else None
+
+
 def _stop(value):
     value = revision_id(value)
+    if value == "":
+        raise NotYet('"" is not a revision id: give one like "0002", or None for base.')
     return None if value in (None, "base") else value
 
 
@@ -225,12 +248,13 @@ def where_it_stops(lesson, one_transaction, per_migration):
 # -- 3. two replicas, one migration ----------------------------------------------------------------
 
 
-def race(lesson, workspace: Path | None = None) -> tuple[list[int], list[str], list[str], object]:
-    """Two `alembic upgrade head` at once on a copy at 0008, its 0009 made to take two seconds."""
+def race(lesson) -> tuple[list[int], list[str], list[str], object]:
+    """Two `alembic upgrade head` at once on an empty copy (a first deploy: nine revisions to
+    run, alembic_version not there yet), its 0001 made to take three seconds."""
     with tempfile.TemporaryDirectory(prefix="course-race-") as folder:
-        copy = _copy(lesson, folder) if workspace is None else workspace
-        _plant(copy, "0009", SLOW)
-        name = _scratch("race", "0008")
+        copy = _copy(lesson, folder)
+        _plant(copy, "0001", SLOW)
+        name = _scratch("race", None)
         try:
             processes = [_alembic(copy, name, "upgrade", "head") for _ in range(2)]
             outputs = [p.communicate(timeout=120)[0] for p in processes]
@@ -238,6 +262,41 @@ def race(lesson, workspace: Path | None = None) -> tuple[list[int], list[str], l
         finally:
             database.drop(name)
     return [p.returncode for p in processes], outputs, rows, got
+
+
+RELEASED = """
+from alembic import command
+from alembic.config import Config
+
+command.current(Config("alembic.ini"))
+command.current(Config("alembic.ini"))  # in the same process, as %alembic twice in a notebook
+print("RELEASED")
+"""
+
+
+def _released(lesson) -> bool:
+    """Two commands in one process (as %alembic runs them, in the notebook's): a lock that
+    outlives the first command makes the second wait for ever."""
+    name = _scratch("env", "0009")
+    try:
+        env = {
+            **os.environ,
+            "APP_DATABASE_URL": database.url_for(name).render_as_string(hide_password=False),
+        }
+        try:
+            ran = subprocess.run(
+                [sys.executable, "-c", RELEASED],
+                cwd=lesson.path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=20,
+            )
+        except subprocess.TimeoutExpired:
+            return False
+    finally:
+        database.drop(name)
+    return "RELEASED" in ran.stdout
 
 
 def _lock_said(outputs: list[str]) -> str:
@@ -278,7 +337,7 @@ def one_migrator(lesson):
             f"The lock must be taken before Alembic reads alembic_version, in the same "
             f"transaction as the migration (inside context.begin_transaction())."
         )
-    ran = sum(output.count("Running upgrade 0008 -> 0009") for output in outputs)
+    ran = sum(output.count("Running upgrade  -> 0001") for output in outputs)
     if rows != ["0009"] or got != reference_schema("0009"):
         raise NotYet(
             f"two `alembic upgrade head` started together both exit 0, but the database is at "
@@ -286,10 +345,16 @@ def one_migrator(lesson):
             f"context.begin_transaction()."
         )
     if ran != 1:
-        raise NotYet(f"0009 ran {ran} times: the second process must find it done.")
+        raise NotYet(f"0001 ran {ran} times: the second process must find it done.")
+    if not _released(lesson):
+        raise NotYet(
+            "the lock outlives the command that took it: a second %alembic in the same notebook "
+            "waits for ever. Take pg_advisory_xact_lock in the migration's transaction, so that "
+            "its commit releases it."
+        )
     return (
-        "two processes started together: one migrated, the other waited on the lock, then found "
-        "the database at 0009 and did nothing. Both exit 0."
+        "two processes started together on an empty database: one migrated, the other waited "
+        "on the lock, then found the database at 0009 and did nothing. Both exit 0."
     )
 
 
@@ -310,15 +375,15 @@ def _write_lock(lesson) -> list[str]:
 
 def two_replicas(lesson) -> None:
     """Show what two `alembic upgrade head` started together do with the workspace's env.py
-    (as two replicas of the app starting at once), on a scratch database at 0008."""
+    (as two replicas of the app starting at once), on an empty scratch database."""
     statuses, outputs, rows, _ = race(lesson)
-    ran = sum(output.count("Running upgrade 0008 -> 0009") for output in outputs)
+    ran = sum(output.count("Running upgrade  -> 0001") for output in outputs)
     if statuses == [0, 0]:
         print(
-            f"Both exited 0; 0009 ran {ran} time{'s' * (ran != 1)}; alembic_version: {', '.join(rows)}."
+            f"Both exited 0; the history ran {ran} time{'s' * (ran != 1)}; alembic_version: {', '.join(rows)}."
         )
     else:
         print(
-            f"One exited 0 after running 0009; the other exited 1: {_lock_said(outputs)}\n"
+            f"One exited 0 after running the history; the other exited 1: {_lock_said(outputs)}\n"
             f"alembic_version: {', '.join(rows) or 'nothing'}."
         )

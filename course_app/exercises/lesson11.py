@@ -85,6 +85,16 @@ def _check_baseline(lesson):
         trial.alembic("upgrade", BASELINE)
         built = trial.schema()
         got = _without_version(built)
+        filled = [
+            t
+            for t, columns in trial.data().items()
+            if t != "alembic_version" and any(columns.values())
+        ]
+        if filled:
+            raise NotYet(
+                f"{script.name} puts rows into {filled[0]} on an empty database: a baseline "
+                f"builds the schema only (every new database would get those rows)."
+            )
         if got != want:
             raise NotYet(
                 f"{script.name}, on an empty database: "
@@ -177,10 +187,11 @@ def _adopted_state(lesson) -> str:
 def adopted(lesson):
     baseline.require()
     at = _adopted_state(lesson)
-    if at != BASELINE and BASELINE in History(lesson.path).by_id:
-        chain = History(lesson.path).chain()
-        if at not in chain:
-            raise NotYet(f"alembic_version says {at}: run %alembic stamp --purge {BASELINE}.")
+    if at != BASELINE:
+        raise NotYet(
+            f"alembic_version says {at}, but only the baseline describes this database: {at} "
+            f"never ran here. Run %alembic stamp --purge {BASELINE}."
+        )
     models = models_schema(lesson.load_models().Base.metadata)  # what `alembic check` compares
     tables = _without_version(lesson_schema(lesson))
     if models.tables != tables.tables:
@@ -216,6 +227,13 @@ UNPULLED = "c0ffee15a1ad"  # a colleague's revision that ran here, and whose fil
 def _recovered(lesson):
     at = lesson.version()
     history = History(lesson.path)
+    stubs = [x for x in history.scripts if x.id not in (BASELINE, "0002")]
+    if stubs:
+        raise NotYet(
+            f"{stubs[0].name} stands in for a revision that never came: the database would "
+            f"look run by it, and nobody knows what it did. Delete it, and run %alembic stamp "
+            f"--purge with the revision the tables match."
+        )
     if at == UNPULLED or (at is not None and at not in history.by_id):
         raise NotAttempted(
             f"alembic_version still says {at}, which no file has: every command fails with "
@@ -236,7 +254,9 @@ def _recovered(lesson):
             f"alembic_version says {at or 'base'}, but the tables are those of "
             f"{real or 'no revision'}: run %alembic stamp --purge {real or BASELINE}."
             if matches
-            else f"alembic_version says {at or 'base'}, and the tables match no revision."
+            else f"alembic_version says {at or 'base'}, and the tables match no revision in "
+            f"alembic/versions/ (a revision file deleted?): bring it back, then %alembic stamp "
+            f"--purge with the revision the tables match."
         )
     changed = rows_changed(lesson)
     if changed:
@@ -264,6 +284,9 @@ def found_again(lesson):
 def _stamp_matching(lesson) -> list[str]:
     """Stamp the newest revision whose tables the database has (--purge: the unknown row goes)."""
     history = History(lesson.path)
+    stubs = [x.path for x in history.scripts if x.id not in (BASELINE, "0002")]
+    said = [save_files(lesson, stubs)] if stubs else []
+    history = History(lesson.path)
     actual = _without_version(lesson_schema(lesson))
     target = BASELINE
     with Trial(lesson, template=lessons.ensure_template(None), suffix="check") as trial:
@@ -274,4 +297,4 @@ def _stamp_matching(lesson) -> list[str]:
     ran = run(lesson, "stamp", "--purge", target)
     if ran.status != 0:
         raise NotYet(f"%alembic stamp --purge {target} failed: {ran.said}")
-    return [f"Ran %alembic stamp --purge {target}: the tables are those of {target}."]
+    return [*said, f"Ran %alembic stamp --purge {target}: the tables are those of {target}."]

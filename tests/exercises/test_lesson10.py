@@ -83,6 +83,12 @@ CASES = [
             transform=lambda t: "\n".join(x for x in t.splitlines() if not x.startswith("--")),
         ),
     ),
+    wrong(
+        S,
+        "a DELETE before the upgrade",
+        sql("upgrade", "0002:0005", "--sql", transform=lambda t: "DELETE FROM posts;\n" + t),
+        names="rows",
+    ),
     reference(S, sql("upgrade", "0002:0005", "--sql")),
     # -- where it stops
     wrong(W, "both keep what ran", lambda lesson: None, "0002", "0002", names="different places"),
@@ -98,6 +104,7 @@ CASES = [
     ),
     wrong(W, "a number", lambda lesson: None, None, 2, names="string"),
     right(W, "base by name", lambda lesson: None, "base", "0002"),
+    wrong(W, "an empty string", lambda lesson: None, "", "0002", names="not a revision id"),
     reference(W, lambda lesson: None, None, "0002"),
     # -- one migrator
     wrong(M, "no lock", names="advisory lock", outcome="not attempted"),
@@ -152,6 +159,51 @@ CASES = [
             + RUN.removesuffix("\n\n\nif")
             + '\n        connection.execute(text("SELECT pg_advisory_unlock(20261201)"))'
         ),
+    ),
+    wrong(
+        M,
+        "a session lock on a second engine, never released",
+        edit(
+            "alembic/env.py",
+            IMPORT,
+            (
+                "    with engine.connect() as connection:\n",
+                "    from sqlalchemy import create_engine\n"
+                "    locker = create_engine(settings.database_url).connect()\n"
+                '    locker.execute(text("SELECT pg_advisory_lock(7)"))\n'
+                "    locker.commit()\n"
+                "    with engine.connect() as connection:\n",
+            ),
+        ),
+        names="outlives",
+    ),
+    wrong(
+        M,
+        "the xact lock with a transaction per revision: released at the first commit",
+        env_with(
+            RUN.removesuffix("\n\n\nif").replace(
+                "            context.run_migrations()",
+                LOCK_LINE + "            context.run_migrations()",
+            ),
+            (
+                "compare_type=True)\n        with",
+                "compare_type=True, transaction_per_migration=True)\n        with",
+            ),
+        ),
+        names="one failed",
+    ),
+    wrong(
+        M,
+        "a table lock on alembic_version instead: there is none on a first deploy",
+        env_with(
+            RUN.removesuffix("\n\n\nif").replace(
+                "            context.run_migrations()",
+                "            # no advisory lock needed\n"
+                '            connection.execute(text("LOCK TABLE alembic_version IN EXCLUSIVE MODE"))\n'
+                "            context.run_migrations()",
+            )
+        ),
+        names="one failed",
     ),
     reference(M, lambda lesson: ex._write_lock(lesson)),
 ]

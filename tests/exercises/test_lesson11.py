@@ -15,6 +15,7 @@ from tests.exercises.catalogue import (
     reference,
     right,
     steps,
+    write,
     wrong,
 )
 
@@ -110,6 +111,17 @@ CASES = [
     ),
     wrong(B, "built from the models", baseline_edited((create_all, None)), names="app/models.py"),
     right(B, "another message", baseline_against_empty("initial schema", "--rev-id", "0001")),
+    wrong(
+        B,
+        "a baseline that also inserts a row",
+        baseline_edited(
+            (
+                "def downgrade() -> None:\n",
+                "    op.execute(\"INSERT INTO users (email, password) VALUES ('a@b.c', 'x')\")\n\n\ndef downgrade() -> None:\n",
+            ),
+        ),
+        names="rows",
+    ),
     reference(B, GOOD),
     # -- adopted
     wrong(A, "not stamped", names="stamp 0001", outcome="not attempted"),
@@ -145,6 +157,12 @@ CASES = [
         names="baseline",
     ),
     right(A, "stamp head", alembic("stamp", "head")),
+    wrong(
+        A,
+        "stamped past a revision that never ran",
+        steps(alembic("revision", "-m", "noop", "--rev-id", "0002"), alembic("stamp", "head")),
+        names="never ran here",
+    ),
     reference(A, alembic("stamp", "0001")),
     # -- found again
     wrong(F, "nothing done", names="stamp --purge", outcome="not attempted"),
@@ -170,6 +188,16 @@ CASES = [
         names="those of 0002",
     ),
     right(F, "stamp --purge head", alembic("stamp", "--purge", "head")),
+    wrong(
+        F,
+        "a stub file for the missing revision",
+        write(
+            "alembic/versions/c0ffee15a1ad_stub.py",
+            'revision = "c0ffee15a1ad"\ndown_revision = "0002"\nbranch_labels = None\ndepends_on = None\n\n\n'
+            "def upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n",
+        ),
+        names="stands in",
+    ),
     reference(F, alembic("stamp", "--purge", "0002")),
 ]
 
