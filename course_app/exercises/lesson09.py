@@ -77,21 +77,41 @@ class Tested:
         return (lines or self.output.strip().splitlines()[-1:] or ["no output"])[0][:200]
 
 
+@contextlib.contextmanager
+def empty_databases(*names: str):
+    """Empty scratch databases for one check, as URLs; dropped afterwards, whatever happens."""
+    for name in names:
+        database.recreate(name, template=lessons.ensure_template(None))
+    try:
+        yield [database.url_for(n).render_as_string(hide_password=False) for n in names]
+    finally:
+        for name in names:
+            database.drop(name)
+
+
+def table_names(name: str) -> set[str]:
+    from sqlalchemy import inspect
+
+    engine = database.engine(name)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
 def pytest_in(folder: Path, *args: str, command: list[str] | None = None, tag: str = "") -> Tested:
     """Run pytest in ``folder`` against an empty scratch database (TEST_DATABASE_URL), with
     the app's own URL pointing at an empty decoy."""
     pid = f"{os.getpid()}{tag}"
     test, decoy = f"{database.PREFIX}tests_check_{pid}", f"{database.PREFIX}tests_decoy_{pid}"
-    for name in (test, decoy):
-        database.recreate(name, template=lessons.ensure_template(None))
-    env = {
-        **os.environ,
-        "TEST_DATABASE_URL": database.url_for(test).render_as_string(hide_password=False),
-        "APP_DATABASE_URL": database.url_for(decoy).render_as_string(hide_password=False),
-        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-    }
     argv = command or [sys.executable, "-m", "pytest"]
-    try:
+    with empty_databases(test, decoy) as (test_url, decoy_url):
+        env = {
+            **os.environ,
+            "TEST_DATABASE_URL": test_url,
+            "APP_DATABASE_URL": decoy_url,
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        }
         ran = subprocess.run(
             [*argv, "-p", "pytest_alembic", "-q", "-rA", "--color=no", *args],
             cwd=folder,
@@ -100,16 +120,7 @@ def pytest_in(folder: Path, *args: str, command: list[str] | None = None, tag: s
             text=True,
             timeout=240,
         )
-        engine = database.engine(decoy)
-        try:
-            from sqlalchemy import inspect
-
-            touched = bool(inspect(engine).get_table_names())
-        finally:
-            engine.dispose()
-    finally:
-        for name in (test, decoy):
-            database.drop(name)
+        touched = bool(table_names(decoy))
     return Tested(ran.returncode, database.redact(ran.stdout + ran.stderr), touched)
 
 
@@ -178,32 +189,16 @@ def _env_takes_engine(lesson) -> None:
 
     pid = os.getpid()
     handed, decoy = f"{lesson.database}_check_{pid}", f"{lesson.database}_env_{pid}"
-    for name in (handed, decoy):
-        database.recreate(name, template=lessons.ensure_template(None))
-    try:
-        env = {
-            **os.environ,
-            "APP_DATABASE_URL": database.url_for(decoy).render_as_string(hide_password=False),
-        }
-        url = database.url_for(handed).render_as_string(hide_password=False)
+    with empty_databases(handed, decoy) as (handed_url, decoy_url):
         ran = subprocess.run(
-            [sys.executable, "-c", PROBE, url],
+            [sys.executable, "-c", PROBE, handed_url],
             cwd=lesson.path,
-            env=env,
+            env={**os.environ, "APP_DATABASE_URL": decoy_url},
             capture_output=True,
             text=True,
             timeout=120,
         )
-        engine = database.engine(handed)
-        try:
-            from sqlalchemy import inspect
-
-            built = set(inspect(engine).get_table_names())
-        finally:
-            engine.dispose()
-    finally:
-        for name in (handed, decoy):
-            database.drop(name)
+        built = table_names(handed)
     found = re.search(r"^PROBE (.*)$", ran.stdout, re.M)
     if not found:
         last = database.redact(ran.stderr.strip()).splitlines()[-1:] or ["no message"]

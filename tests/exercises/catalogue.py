@@ -71,6 +71,18 @@ def assert_case(case: Case, prepare: Callable) -> None:
     assert "Traceback" not in feedback.message and 'File "' not in feedback.message, said
 
 
+def assert_apply_unblocks(case: Case, prepare: Callable, capsys) -> str:
+    """From the learner's mistake, apply() puts things right: it finishes, and the check
+    passes afterwards. Returns what apply() said."""
+    lesson = prepare(case.exercise)
+    case.setup(lesson)
+    case.exercise.apply()
+    said = capsys.readouterr().out
+    assert "could not finish" not in said and "did what it could" not in said, said
+    assert case.exercise.passes(), (said, case.exercise.judge(*(case.exercise._given or ())))
+    return said
+
+
 # -- small helpers to write a learner's state -----------------------------------------------
 
 

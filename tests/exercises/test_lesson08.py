@@ -7,6 +7,7 @@ from course_app import lessons
 from course_app.exercises import lesson08 as ex
 from tests.exercises.catalogue import (
     alembic,
+    assert_apply_unblocks,
     assert_case,
     edit,
     ids,
@@ -319,10 +320,5 @@ APPLY_FROM = [c for c in CASES if c.kind == "wrong" and c.what in WORST]
 @pytest.mark.parametrize("case", APPLY_FROM, ids=ids(APPLY_FROM))
 def test_apply_unblocks_from_the_worst_mistakes(case, capsys):
     """From each, apply() puts it right; the learner's rows are still there."""
-    lesson = prepare(case.exercise)
-    case.setup(lesson)
-    case.exercise.apply()
-    said = capsys.readouterr().out
-    assert "could not finish" not in said and "did what it could" not in said, said
-    assert case.exercise.passes(), (said, case.exercise.judge(*(case.exercise._given or ())))
+    said = assert_apply_unblocks(case, prepare, capsys)
     assert lessons.current().query("SELECT count(*) FROM posts") == [(1,)], said
