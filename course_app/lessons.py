@@ -57,6 +57,9 @@ class Stage:
     # The database was built by create_all() of the models, with rows, and Alembic has never
     # run on it (lesson 11 adopts it); versions/ starts empty.
     adopted: bool = False
+    # Its checks run the learner's code in processes of their own (processes): start their
+    # server with the lesson, so that it has its imports done by the first check.
+    runs_processes: bool = False
 
 
 STAGES: dict[int, Stage] = {
@@ -71,8 +74,10 @@ STAGES: dict[int, Stage] = {
     7: Stage("0005", alembic=False, revision=None),
     # Part two: the history goes on past 0005 (stage_models gives each stage its models).
     8: Stage("0007", alembic=True, revision="0007", teammate=("0006",)),
-    9: Stage("0008", alembic=True, revision="0008", teammate=("0009",), testing=True),
-    10: Stage("0009", alembic=True, revision="0009"),
+    9: Stage(
+        "0008", alembic=True, revision="0008", teammate=("0009",), testing=True, runs_processes=True
+    ),
+    10: Stage("0009", alembic=True, revision="0009", runs_processes=True),
     11: Stage("0009", alembic=True, revision=None, adopted=True),
 }
 
@@ -188,6 +193,15 @@ class Dropped:
 
 
 _DROP = re.compile(r'\s*DROP TABLE (?:IF EXISTS )?"?(\w+)"?', re.I)
+
+
+def pytest_environment(**extra: str) -> dict[str, str]:
+    """The environment a learner's pytest runs in: only the plugins it asks for, and the same
+    80 columns everywhere. pytest shortens its summary lines to the terminal's width, except
+    when ``CI`` is set, where it prints them whole; without this a page would show what the
+    machine it was built on happened to be."""
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "BUILD_NUMBER")}
+    return {**env, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "COLUMNS": "80", **extra}
 
 
 @dataclass
@@ -319,18 +333,11 @@ class Lesson:
 
         Only pytest-alembic of the installed pytest plugins is loaded (this environment has
         more, for the course's own tests): the same tests, a second faster."""
-        import subprocess
-        import sys
+        from course_app import processes
 
-        ran = subprocess.run(
-            [sys.executable, "-m", "pytest", "-p", "pytest_alembic", "--color=yes", *args],
-            cwd=self.path,
-            env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        print(database.redact(ran.stdout + ran.stderr).rstrip())
+        argv = ["-p", "pytest_alembic", "--color=yes", *args]
+        ran = processes.run("pytest", argv, self.path, pytest_environment(), timeout=300)
+        print(database.redact(ran.output).rstrip())
 
     def tables(self) -> list[str]:
         """The tables in the lesson's database, sorted."""
@@ -545,5 +552,9 @@ def start(number: int) -> Lesson:
         url = database.url_for(name).render_as_string(hide_password=False)
         path = workspace_path(number)
         backup = _write_workspace(path, stage, url)
+    if stage.runs_processes:
+        from course_app import processes
+
+        processes.warm()
     _current = Lesson(number, path, name, backup=backup)
     return _current

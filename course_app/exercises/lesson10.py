@@ -3,27 +3,31 @@ an advisory lock so that two replicas starting at once migrate once.
 
 Each is judged by running it: the learner's SQL file on a scratch database at 0002;
 the prediction about a failing third revision against two real runs; the lock by two
-``alembic upgrade head`` processes started together on an empty scratch database, with
-a revision that takes three seconds, so that the second arrives while the first migrates.
+``alembic upgrade head`` processes started together on an empty scratch database. Their
+0001 waits at a gate (an advisory lock the check holds) until both processes are waiting
+on a lock, so they always meet mid-migration, as two replicas starting together can:
+no timing to get lucky with, however slow the machine.
 """
 
 import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from sqlalchemy import text
 
-from course_app import database, lessons
+from course_app import database, lessons, processes
 from course_app.exercises import NotAttempted, NotYet, exercise, revision_id
 from course_app.exercises.checks import explain_differences, reference_schema
 from course_app.exercises.repair import write_file
 
 SQL_FILE = "upgrade_0002_0005.sql"
-SLOW = 'op.execute("SELECT pg_sleep(3)")  # planted by the check: the window two replicas meet in'
+GATE = 1000001  # the advisory lock key of the race's gate
+GATED = (
+    f'op.execute("SELECT pg_advisory_xact_lock_shared({GATE})")'
+    "  # planted by the check: wait until both replicas are here"
+)
 FAILING = 'op.execute("SELECT 1 / 0")  # planted by the check: the third revision fails'
 
 
@@ -65,20 +69,15 @@ def _plant(copy: Path, revision: str, line: str) -> None:
     )
 
 
-def _alembic(copy: Path, name: str, *argv: str) -> subprocess.Popen:
-    """Start ``alembic ARGV`` in ``copy``, against database ``name``."""
-    env = {
-        **os.environ,
-        "APP_DATABASE_URL": database.url_for(name).render_as_string(hide_password=False),
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "alembic", *argv],
-        cwd=copy,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+def _against(name: str) -> dict[str, str]:
+    """The environment of a process whose app settings name database ``name``."""
+    url = database.url_for(name).render_as_string(hide_password=False)
+    return {**os.environ, "APP_DATABASE_URL": url}
+
+
+def _alembic(copy: Path, name: str, *argv: str) -> processes.Run:
+    """Start ``alembic ARGV`` in ``copy``, against database ``name``, as a process of its own."""
+    return processes.Run("alembic", list(argv), copy, _against(name))
 
 
 # -- 1. the SQL for a DBA -----------------------------------------------------------------------
@@ -154,13 +153,7 @@ def sql_for_the_dba(lesson):
 
 
 def _write_sql(lesson) -> list[str]:
-    ran = subprocess.run(
-        [sys.executable, "-m", "alembic", "upgrade", "0002:0005", "--sql"],
-        cwd=lesson.path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    ran = processes.run("alembic", ["upgrade", "0002:0005", "--sql"], lesson.path, os.environ, 120)
     return write_file(lesson, SQL_FILE, ran.stdout)
 
 
@@ -198,7 +191,7 @@ def _stops_at(lesson, per_migration: bool) -> str | None:
         _plant(copy, "0003", FAILING)
         name = _scratch(f"check{int(per_migration)}", None)
         try:
-            _alembic(copy, name, "upgrade", "0005").communicate(timeout=120)
+            _alembic(copy, name, "upgrade", "0005").finish(timeout=120)
             _, rows = _state_of(name)
         finally:
             database.drop(name)
@@ -248,52 +241,71 @@ def where_it_stops(lesson, one_transaction, per_migration):
 # -- 3. two replicas, one migration ----------------------------------------------------------------
 
 
-def race(lesson) -> tuple[list[int], list[str], list[str], object]:
+def race(lesson) -> tuple[list[int | None], list[str], list[str], object]:
     """Two `alembic upgrade head` at once on an empty copy (a first deploy: nine revisions to
-    run, alembic_version not there yet), its 0001 made to take three seconds."""
+    run, alembic_version not there yet), its 0001 held at the gate until both have come as
+    far as they can: one to the gate, the other to whatever lock it waits on first."""
     with tempfile.TemporaryDirectory(prefix="course-race-") as folder:
         copy = _copy(lesson, folder)
-        _plant(copy, "0001", SLOW)
+        _plant(copy, "0001", GATED)
         name = _scratch("race", None)
         try:
-            processes = [_alembic(copy, name, "upgrade", "head") for _ in range(2)]
-            outputs = [p.communicate(timeout=120)[0] for p in processes]
+            engine = database.engine(name)
+            try:
+                with engine.connect() as gate:
+                    gate.execute(text(f"SELECT pg_advisory_lock({GATE})"))
+                    gate.commit()
+                    replicas = [_alembic(copy, name, "upgrade", "head") for _ in range(2)]
+                    _until_both_wait(gate, replicas)
+                    gate.execute(text(f"SELECT pg_advisory_unlock({GATE})"))
+                    gate.commit()
+                    done = [r.finish(timeout=120) for r in replicas]
+            finally:
+                engine.dispose()
             got, rows = _state_of(name)
         finally:
             database.drop(name)
-    return [p.returncode for p in processes], outputs, rows, got
+    return [d.returncode for d in done], [d.output for d in done], rows, got
+
+
+def _until_both_wait(gate, replicas, timeout: float = 60) -> None:
+    """Return once two sessions wait on a lock in the gate's database (or a replica ended)."""
+    import time
+
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and all(r.running() for r in replicas):
+        if gate.execute(waiting).scalar() >= 2:
+            return
+        gate.commit()
+        time.sleep(0.02)
 
 
 RELEASED = """
+import os
+
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import create_engine, text
 
-command.current(Config("alembic.ini"))
-command.current(Config("alembic.ini"))  # in the same process, as %alembic twice in a notebook
-print("RELEASED")
+command.current(Config("alembic.ini"))  # as %alembic runs it, in the notebook's process
+engine = create_engine(os.environ["APP_DATABASE_URL"])
+with engine.connect() as conn:
+    held = conn.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"))
+    print("HELD" if held.scalar() else "RELEASED")
 """
 
 
 def _released(lesson) -> bool:
-    """Two commands in one process (as %alembic runs them, in the notebook's): a lock that
-    outlives the first command makes the second wait for ever."""
+    """Whether the lock is gone once the command that took it is done, in the same process
+    (as %alembic runs commands, in the notebook's): if not, the next %alembic, with an
+    engine of its own, waits for ever."""
     name = _scratch("env", "0009")
     try:
-        env = {
-            **os.environ,
-            "APP_DATABASE_URL": database.url_for(name).render_as_string(hide_password=False),
-        }
-        try:
-            ran = subprocess.run(
-                [sys.executable, "-c", RELEASED],
-                cwd=lesson.path,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=20,
-            )
-        except subprocess.TimeoutExpired:
-            return False
+        ran = processes.run("python", [RELEASED], lesson.path, _against(name), timeout=60)
     finally:
         database.drop(name)
     return "RELEASED" in ran.stdout
