@@ -240,7 +240,7 @@ def ensure(name: str) -> URL:
     return url_for(name)
 
 
-def engine(name: str) -> Engine:
+def engine(name: str, **options) -> Engine:
     """An engine on one of the course's databases. No pool: a lesson reset may
     drop the database under it, and the next use should simply reconnect."""
-    return _engine(url_for(name))
+    return _engine(url_for(name), **options)

@@ -60,6 +60,10 @@ class Stage:
     # Its checks run the learner's code in processes of their own (processes): start their
     # server with the lesson, so that it has its imports done by the first check.
     runs_processes: bool = False
+    # Reference revisions already in versions/ that the database is not at yet: the
+    # change the lesson deploys.
+    pending: tuple[str, ...] = ()
+    deploy: bool = False  # deploy.py, the deploy step a lesson of part three makes robust
 
 
 STAGES: dict[int, Stage] = {
@@ -79,6 +83,10 @@ STAGES: dict[int, Stage] = {
     ),
     10: Stage("0009", alembic=True, revision="0009", runs_processes=True),
     11: Stage("0009", alembic=True, revision=None, adopted=True),
+    # Part three: changing a live database.
+    12: Stage(
+        "0010", alembic=True, revision="0009", pending=("0010",), runs_processes=True, deploy=True
+    ),
 }
 
 
@@ -359,6 +367,34 @@ class Lesson:
         finally:
             engine.dispose()
 
+    def session(self, name: str):
+        """A named connection on the lesson's database, in autocommit mode (``BEGIN`` and
+        ``COMMIT`` are statements it runs): part three watches its locks."""
+        from course_app import locks
+
+        return locks.Session(self.database, name)
+
+    def alembic_in_background(self, *argv: str, name: str = "migration"):
+        """``alembic ARGV`` in the workspace, as a process of its own: %alembic runs in the
+        notebook's kernel, and would block it while it waits for a lock. Returns once the
+        process waits on a lock or has finished; ``.finish()`` then says how it ended."""
+        from course_app import locks
+
+        started = locks.Process(
+            self.database, name, "alembic", list(argv), self.path, dict(os.environ)
+        )
+        print(
+            f"alembic {' '.join(argv)} ({name}): "
+            + ("waiting for a lock." if started.waiting else "finished.")
+        )
+        return started
+
+    def locks(self) -> None:
+        """Who waits for whom on the lesson's database, now: one line a named session."""
+        from course_app import locks
+
+        locks.show(self.database)
+
     def query(self, sql: str, **params) -> list[tuple] | None:
         """Run one SQL statement in the lesson's database; rows as tuples (None for a
         statement that returns none, such as an INSERT)."""
@@ -478,6 +514,11 @@ def workspace_files(stage: Stage, url: str) -> dict[str, bytes]:
             files["requirements.txt"] = _app_requirements().encode()
         for revision in _revisions_up_to(stage.revision):
             files[f"alembic/versions/{revision.name}"] = revision.read_bytes()
+        for pending in stage.pending:
+            revision = next((REFERENCE_DIR / "versions").glob(f"{pending}_*.py"))
+            files[f"alembic/versions/{revision.name}"] = revision.read_bytes()
+    if stage.deploy:
+        files["deploy.py"] = (STARTER / "deploy" / "deploy.py").read_bytes()
     return files
 
 

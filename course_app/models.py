@@ -42,6 +42,7 @@ class Post(Base):
     # Nullable: the posts already there have none. Unique: two posts never share one.
     slug: Mapped[str | None] = mapped_column(String(200), unique=True)
     summary: Mapped[str | None] = mapped_column(String(280), index=True)
+    views: Mapped[int | None]
 
 
 class User(Base):

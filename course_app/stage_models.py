@@ -36,6 +36,7 @@ SINCE = {
     "User.bio": "0006",
     "Post.slug": "0007",
     "Post.summary": "0009",
+    "Post.views": "0010",
 }
 
 

@@ -16,7 +16,11 @@ def test_every_lesson_starts_in_its_stage(number):
     assert (lesson.path / "alembic.ini").exists() == stage.alembic
     if stage.alembic:
         copied = sorted(p.name for p in lesson.versions.glob("*.py"))
-        assert copied == sorted(p.name for p in lessons._revisions_up_to(stage.revision))
+        expected = [p.name for p in lessons._revisions_up_to(stage.revision)]
+        expected += [next(lesson.versions.glob(f"{r}_*.py")).name for r in stage.pending]
+        assert copied == sorted(expected)
+        assert [r.split("_")[0] for r in copied if r[:4] in stage.pending] == list(stage.pending)
+    assert (lesson.path / "deploy.py").exists() == stage.deploy
 
 
 def test_starting_again_gives_a_fresh_state_and_backs_up_only_what_the_learner_changed():

@@ -1,0 +1,486 @@
+"""Lesson 12, locks you can watch: who queues behind whom, a lock_timeout, a bounded retry.
+
+Each check plays the scene for real, on scratch databases at 0009 with rows: a reader
+holding a transaction open on posts, the learner's migration (``alembic upgrade head``, or
+``python deploy.py``, run from a copy of the workspace as a process of its own named
+"migration"), and the app's read. What is judged is what happens: who waited for whom,
+whether the migration gave up in time and the read went on, how many attempts a retry
+made and how far apart; never how the learner's file reads.
+"""
+
+import contextlib
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import text
+
+from course_app import database, lessons, locks, processes
+from course_app.exercises import NotAttempted, NotYet, exercise
+from course_app.exercises.repair import write_file
+
+PENDING = "0010"  # adds posts.views: the change deployed
+ROWS = "INSERT INTO posts (title, content) VALUES ('Hello', 'Hi'), ('Again', 'Hi again')"
+WAIT = 8  # seconds a migration may wait for its lock in a check before it counts as stuck
+DEPLOY = "import runpy; runpy.run_path('deploy.py', run_name='__main__')"
+RUNNING = f"Running upgrade 0009 -> {PENDING}"
+
+
+# -- the scene --------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def scene(lesson, tag: str, plant: str | None = None):
+    """A scratch database at 0009 with rows, and a copy of the workspace whose .env is
+    overridden to point at it (``plant``: a line put first in 0010's upgrade())."""
+    name = f"{lesson.database}_check_{os.getpid()}{tag}"
+    database.recreate(name, template=lessons.ensure_template("0009"))
+    engine = database.engine(name)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(ROWS))
+    finally:
+        engine.dispose()
+    try:
+        with tempfile.TemporaryDirectory(prefix="course-locks-") as folder:
+            copy = Path(folder) / lesson.path.name
+            shutil.copytree(lesson.path, copy, ignore=shutil.ignore_patterns("__pycache__"))
+            if plant:
+                path = next((copy / "alembic" / "versions").glob(f"{PENDING}_*.py"))
+                path.write_text(
+                    path.read_text().replace(
+                        "def upgrade() -> None:\n", f"def upgrade() -> None:\n    {plant}\n", 1
+                    )
+                )
+            yield name, copy
+    finally:
+        database.drop(name)
+
+
+def _env(name: str) -> dict[str, str]:
+    url = database.url_for(name).render_as_string(hide_password=False)
+    return {**os.environ, "APP_DATABASE_URL": url}
+
+
+def _version(name: str) -> list[str]:
+    engine = database.engine(name)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    finally:
+        engine.dispose()
+
+
+def _error(output: str) -> str:
+    """The one line of a failed run a learner needs: the exception, or Alembic's FAILED."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    found = [
+        line
+        for line in lines
+        if line.startswith(("sqlalchemy.exc.", "psycopg2.", "FAILED", "SyntaxError"))
+        or "Error:" in line.split(" ")[0]
+    ]
+    return database.redact((found or lines or ["no output"])[-1])[:240]
+
+
+@contextlib.contextmanager
+def reader_on(name: str):
+    """A session that has read posts in a transaction it keeps open: ACCESS SHARE, held."""
+    reader = locks.Session(name, "reader")
+    try:
+        reader.run("BEGIN")
+        reader.run("SELECT count(*) FROM posts")
+        yield reader
+    finally:
+        reader.close()
+
+
+# -- 1. who the read queues behind ----------------------------------------------------------------
+
+_measured: dict = {}
+
+
+def measured(lesson=None) -> str:
+    """Whom the app's SELECT waits for, with a reader in a transaction and an ALTER TABLE
+    waiting for its lock: played once on a scratch database, and asked of pg_blocking_pids()."""
+    if "blocker" not in _measured:
+        name = f"{lessons.current().database}_check_{os.getpid()}q"
+        database.recreate(name, template=lessons.ensure_template("0009"))
+        try:
+            with reader_on(name):
+                migration, app = locks.Session(name, "migration"), locks.Session(name, "app")
+                try:
+                    migration.start("ALTER TABLE posts ADD COLUMN views integer")
+                    app.start("SELECT count(*) FROM posts")
+                    seen = {s.name: s for s in locks.view(name)}
+                    _measured["blocker"] = ", ".join(seen["app"].blocked_by) or None
+                finally:
+                    app.close()
+                    migration.close()
+        finally:
+            database.drop(name)
+    return _measured["blocker"]
+
+
+def _who(value):
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple, set)):
+        names = sorted({str(v).strip().lower() for v in value})
+        return names[0] if len(names) == 1 else names
+    if not isinstance(value, str):
+        raise NotYet(f'give the session\'s name as a string, like "reader"; got {value!r}.')
+    return value.strip().strip("'\"").lower() or None
+
+
+@exercise(
+    hints=[
+        "Read the `blocked by` column of lesson.locks() on the app's line.",
+        "A lock request waits for every conflicting lock held, and for every conflicting "
+        "request ahead of it in the queue: ACCESS SHARE conflicts only with ACCESS EXCLUSIVE.",
+    ],
+    solution='blocker = "migration"   # queued behind its ACCESS EXCLUSIVE request',
+    answer=measured,
+    read=(_who,),
+)
+def queued_behind(lesson, blocker):
+    actual = measured()
+    if blocker == actual:
+        return (
+            "the app's SELECT waits for the migration, not for the reader: its ACCESS SHARE "
+            "does not conflict with the reader's, but it queues behind the ACCESS EXCLUSIVE "
+            "the migration is waiting for. Every query on posts now waits as long as the reader."
+        )
+    if blocker == "reader" or (isinstance(blocker, list) and "reader" in blocker):
+        raise NotYet(
+            "the reader holds ACCESS SHARE, and so does the app want: the two never conflict "
+            "(two reads run together). Read the app's `blocked by` again."
+        )
+    if blocker in (None, "nobody", "none", "no one"):
+        raise NotYet(
+            "the app's SELECT does wait: lesson.locks() shows it active, waiting for "
+            "AccessShareLock on posts. Whose lock is in its way?"
+        )
+    if blocker == "app":
+        raise NotYet("the app is the one waiting: for whom?")
+    raise NotYet(f"{blocker!r} is none of the sessions: reader, migration or app.")
+
+
+# -- 2. the migration gives up in time --------------------------------------------------------
+
+
+def _attempted(lesson) -> bool:
+    """env.py changed since the lesson started, or 0010's code (below its docstring)
+    mentions a lock_timeout."""
+    env = (lesson.path / "alembic" / "env.py").read_text()
+    pending = [p.read_text() for p in lesson.versions.glob(f"{PENDING}_*.py")]
+    code = [text.partition("def upgrade")[2] for text in pending]
+    starter = (lessons.STARTER / "alembic" / "env.py").read_text()
+    return env != starter or any("lock_timeout" in c for c in code)
+
+
+def _unhindered(lesson):
+    with scene(lesson, "1") as (free, copy):
+        ran = processes.run("alembic", ["upgrade", "head"], copy, _env(free), timeout=60)
+        return ran, _version(free)
+
+
+def _behind_a_reader(lesson):
+    with scene(lesson, "2") as (held, copy), reader_on(held):
+        app = locks.Session(held, "app")
+        try:
+            migration = locks.Process(
+                held, "migration", "alembic", ["upgrade", "head"], copy, _env(held)
+            )
+            if migration.waiting:
+                app.start("SELECT count(*) FROM posts", timeout=WAIT)
+            migration.finish(timeout=WAIT)
+            app.finish(timeout=WAIT)
+        finally:
+            app.close()
+        return migration, app.waited, _version(held)
+
+
+_timeout_passed: set[str] = set()  # digests of the files a lock_timeout that passed ran with
+
+
+def _gives_up(lesson) -> None:
+    """Both runs of the migration, at once: unhindered it must commit; behind a reader it
+    must fail with lock_timeout's error soon enough for the queued read to go on."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    key = digest(lesson)
+    if key in _timeout_passed:
+        return
+    with ThreadPoolExecutor(2) as pool:
+        played = [pool.submit(f, lesson) for f in (_unhindered, _behind_a_reader)]
+        (ran, free), (migration, waited, after) = [p.result() for p in played]
+    if ran.returncode != 0:
+        raise NotYet(f"with nothing in its way, `alembic upgrade head` fails: {_error(ran.output)}")
+    if free != [PENDING]:
+        raise NotYet(
+            f"with nothing in its way, `alembic upgrade head` ran 0010 but it did not "
+            f"last: the database is still at {', '.join(free) or 'nothing'}. A "
+            f"statement on the connection before context.configure() opens a transaction "
+            f"Alembic takes for the caller's, and never commits: set the timeout inside "
+            f"`with context.begin_transaction():`."
+        )
+    said = migration.output
+    if migration.returncode is None:
+        raise NotYet(
+            f"behind a reader, the migration still waited for its lock after {WAIT} s, and "
+            f"every read of posts with it: no lock_timeout was in effect on the migration's "
+            f"connection. Set it in run_migrations_online(), inside the transaction."
+        )
+    if "statement timeout" in said:
+        raise NotYet(
+            "the migration gave up on statement_timeout, which cancels any statement that runs "
+            "long (a backfill too, with no one in its way). Use lock_timeout: it bounds only "
+            "the wait for a lock."
+        )
+    if migration.returncode == 0 or "lock timeout" not in said:
+        raise NotYet(
+            f"behind a reader, the migration should fail with `canceling statement due to lock "
+            f"timeout`; it ended with status {migration.returncode}: {_error(said)}"
+        )
+    if after != ["0009"]:
+        raise NotYet(f"the failed migration left alembic_version at {after}, not 0009.")
+    if waited > 1.5:
+        raise NotYet(
+            f"the migration gave up, but the app's read waited {waited:.1f} s behind it "
+            f"first: every query on posts would. Keep lock_timeout to a second or less."
+        )
+    _timeout_passed.add(key)
+
+
+def digest(lesson) -> str:
+    """What the migration runs, as one hash: alembic.ini, alembic/ and app/."""
+    import hashlib
+
+    found = hashlib.sha256()
+    root = lesson.path
+    files = [root / "alembic.ini", *(root / "alembic").rglob("*.py"), *(root / "app").rglob("*.py")]
+    for path in sorted(f for f in files if f.is_file()):
+        found.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return found.hexdigest()
+
+
+LOCK_LINE = "            connection.execute(text(\"SET LOCAL lock_timeout = '500ms'\"))\n"
+
+
+def _write_timeout(lesson) -> list[str]:
+    env = (lessons.STARTER / "alembic" / "env.py").read_text()
+    env = env.replace(
+        "from sqlalchemy import engine_from_config, pool",
+        "from sqlalchemy import engine_from_config, pool, text",
+    ).replace(
+        "        with context.begin_transaction():\n            context.run_migrations()\n\n\nif",
+        "        with context.begin_transaction():\n"
+        "            # Give up on a lock not granted in time: queries queue behind the wait.\n"
+        + LOCK_LINE
+        + "            context.run_migrations()\n\n\nif",
+    )
+    return write_file(lesson, "alembic/env.py", env)
+
+
+@exercise(
+    hints=[
+        "lock_timeout bounds how long a statement waits for a lock; SET LOCAL keeps it to "
+        "the migration's transaction.",
+        "In run_migrations_online(), inside `with context.begin_transaction():`, before "
+        "run_migrations(): connection.execute(text(\"SET LOCAL lock_timeout = '500ms'\")) "
+        "(and import text from sqlalchemy).",
+    ],
+    solution=(
+        "# alembic/env.py: `from sqlalchemy import engine_from_config, pool, text`, then in\n"
+        "# run_migrations_online():\n"
+        "        with context.begin_transaction():\n"
+        "            # Give up on a lock not granted in time: queries queue behind the wait.\n"
+        + LOCK_LINE
+        + "            context.run_migrations()"
+    ),
+    apply=_write_timeout,
+)
+def fails_fast(lesson):
+    if not _attempted(lesson):
+        raise NotAttempted(
+            "alembic/env.py sets no lock_timeout yet: set it in run_migrations_online()."
+        )
+    _gives_up(lesson)
+    return (
+        "unhindered, the migration commits; behind a reader it gives up with `canceling "
+        "statement due to lock timeout`, and the read queued behind it goes on within a "
+        "second. The database stays at 0009, ready for another try."
+    )
+
+
+# -- 3. a bounded retry with backoff ---------------------------------------------------------------
+
+
+def _attempts(output: str) -> int:
+    return output.count(RUNNING)
+
+
+def _watch(name: str, deploy: locks.Process, timeout: float) -> list[float]:
+    """When each attempt (a new migration session) first waited on a lock, in seconds."""
+    seen: dict[int, float] = {}
+    start = time.monotonic()
+    deadline = start + timeout
+    with locks.watching(name) as conn:
+        while deploy.running() and time.monotonic() < deadline:
+            for session in locks.view(name, conn):
+                if session.name == "migration" and session.wants and session.pid not in seen:
+                    seen[session.pid] = time.monotonic() - start
+            time.sleep(0.02)
+    return sorted(seen.values())
+
+
+def _deploy(copy: Path, name: str) -> locks.Process:
+    return locks.Process(name, "migration", "python", [DEPLOY], copy, _env(name))
+
+
+STARTER_DEPLOY = (lessons.STARTER / "deploy" / "deploy.py").read_text()
+
+DEPLOY_SOURCE = '''\
+"""The deploy step: `python deploy.py` brings the database to head before the new
+release starts (the app's replicas never migrate themselves).
+
+A migration that gets no lock within env.py's lock_timeout fails with LockNotAvailable:
+worth a few more tries, each after a longer pause, since the transaction in its way
+usually ends soon. Any other error is a real failure: it stops the deploy at once.
+"""
+
+import time
+
+from alembic import command
+from alembic.config import Config
+from psycopg2.errors import LockNotAvailable
+from sqlalchemy.exc import OperationalError
+
+ATTEMPTS = 3
+FIRST_PAUSE = 0.5  # seconds, doubled after each failed attempt
+
+
+def migrate() -> None:
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            command.upgrade(Config("alembic.ini"), "head")
+            return
+        except OperationalError as exc:
+            if not isinstance(exc.orig, LockNotAvailable) or attempt == ATTEMPTS:
+                raise
+            pause = FIRST_PAUSE * 2 ** (attempt - 1)
+            print(f"Attempt {attempt} got no lock; trying again in {pause} s.")
+            time.sleep(pause)
+
+
+if __name__ == "__main__":
+    migrate()
+'''
+
+
+def _released_after_one(lesson) -> tuple[locks.Process, list[str]]:
+    """The reader lets go once the first attempt has failed: a retry must then succeed."""
+    with scene(lesson, "3") as (name, copy), reader_on(name) as reader:
+        deploy = _deploy(copy, name)
+        if deploy.waiting:
+            deadline = time.monotonic() + WAIT  # the first attempt waits, and gives up
+            with locks.watching(name) as conn:
+                while time.monotonic() < deadline and any(
+                    s.name == "migration" and s.wants for s in locks.view(name, conn)
+                ):
+                    time.sleep(0.02)
+            reader.run("COMMIT")
+        deploy.finish(timeout=30)
+        return deploy, _version(name)
+
+
+def _unfixable(lesson) -> locks.Process:
+    """A failure no wait can fix, with no one in the way."""
+    with scene(lesson, "4", plant='op.execute("SELECT 1 / 0")') as (name, copy):
+        return _deploy(copy, name).finish(timeout=30)
+
+
+def _never_released(lesson) -> tuple[locks.Process, list[float], list[str]]:
+    """The reader never lets go: when each attempt started, and where the database ends."""
+    with scene(lesson, "5") as (name, copy), reader_on(name):
+        deploy = _deploy(copy, name)
+        starts = _watch(name, deploy, timeout=20)
+        deploy.finish(timeout=5)
+        return deploy, starts, _version(name)
+
+
+@exercise(
+    hints=[
+        "Call command.upgrade() in a loop of a few attempts; after a failure that is a "
+        "LockNotAvailable, sleep, twice as long each time, then try again; re-raise anything "
+        "else, and the last failure.",
+        "SQLAlchemy wraps the driver's error: catch sqlalchemy.exc.OperationalError and test "
+        "isinstance(exc.orig, psycopg2.errors.LockNotAvailable).",
+    ],
+    solution="# deploy.py\n" + DEPLOY_SOURCE,
+    apply=lambda lesson: write_file(lesson, "deploy.py", DEPLOY_SOURCE),
+    after=(fails_fast,),
+)
+def retries(lesson):
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = lesson.path / "deploy.py"
+    if not path.exists() or path.read_text() == STARTER_DEPLOY:
+        raise NotAttempted("deploy.py does not retry yet: write migrate()'s loop.")
+    fails_fast.require()
+    with ThreadPoolExecutor(3) as pool:  # three scenes at once, each its own database
+        played = [
+            pool.submit(f, lesson) for f in (_released_after_one, _unfixable, _never_released)
+        ]
+        (deploy, released), broken, (never, starts, after) = [p.result() for p in played]
+    if _attempts(deploy.output) == 0 and _attempts(never.output) == 0:
+        raise NotYet(
+            f"deploy.py ran no migration ({_error(deploy.output)}): migrate() must call "
+            f'command.upgrade(Config("alembic.ini"), "head").'
+        )
+    if deploy.returncode != 0 or released != [PENDING]:
+        tried = _attempts(deploy.output)
+        raise NotYet(
+            "the reader let go after the first attempt failed, but deploy.py "
+            + ("did not try again" if tried < 2 else f"still ended with status {deploy.returncode}")
+            + f": {_error(deploy.output)}. Catch the OperationalError whose .orig is a "
+            f"LockNotAvailable, pause, and try again."
+        )
+    if _attempts(broken.output) != 1 or broken.returncode in (0, None):
+        raise NotYet(
+            "deploy.py retried a revision that fails with `division by zero`, which no "
+            "waiting fixes: try again only after a LockNotAvailable."
+            if _attempts(broken.output) > 1
+            else f"deploy.py exits with status {broken.returncode} after a revision failed: "
+            f"the deploy must stop there, with the error."
+        )
+    if never.returncode is None:
+        raise NotYet(
+            "with the lock never free, deploy.py was still trying after 20 s: stop after a "
+            "few attempts (three, say), and let the last error end the deploy."
+        )
+    if never.returncode == 0:
+        raise NotYet(
+            f"with the lock never free, deploy.py gave up but exited 0 with the database at "
+            f"{', '.join(after)}: a deploy that carries on would start code the schema is not "
+            f"ready for. Raise the last error."
+        )
+    if not 3 <= len(starts) <= 10:
+        raise NotYet(
+            f"with the lock never free, deploy.py made {len(starts)} attempts: make 3 to 10."
+        )
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    if gaps[-1] < gaps[0] + 0.2:
+        raise NotYet(
+            f"deploy.py tries again at a steady pace ({', '.join(f'{g:.1f}' for g in gaps)} s "
+            f"between attempts): back off, pausing longer after each failure, so that a "
+            f"busy table gets room."
+        )
+    return (
+        "deploy.py tried again once the reader let go, and succeeded; with the lock never "
+        "free it made a few attempts, further apart each time, then stopped with the error; "
+        "and a revision that fails for another reason stopped it at once."
+    )
