@@ -371,11 +371,18 @@ def stairway_test(lesson):
     _pulled(lesson)
     env_takes_the_engine.require()
     draft = (lessons.STARTER / "teammate" / reference_file(DRAFT).name).read_text()
+    fixed_draft = reference_file(DRAFT).read_text()
     with (
         copy_with(lesson, draft) as broken,
-        copy_with(lesson, reference_file(DRAFT).read_text()) as fixed,
+        copy_with(lesson, fixed_draft) as early,
+        copy_with(lesson, fixed_draft) as fixed,
     ):
-        on_draft, on_fixed = both((broken, "-k", "stairway", {}), (fixed, "-k", "stairway", {}))
+        _forget_in_downgrade(early, EARLY, EARLY_DOWNGRADE)
+        on_draft, on_early, on_fixed = both(
+            (broken, "-k", "stairway", {}),
+            (early, "-k", "stairway", {}),
+            (fixed, "-k", "stairway", {}),
+        )
     if on_draft.status == 5:
         raise NotAttempted(
             f"there is no test named *stairway* in tests/ yet: write test_stairway in {TESTS}."
@@ -390,10 +397,29 @@ def stairway_test(lesson):
             f"your stairway test fails on a history whose downgrades are all right too: "
             f"{on_fixed.said}"
         )
+    if on_early.status == 0:
+        raise NotYet(
+            f"your stairway test passes on a history whose {EARLY} downgrade() leaves "
+            f"posts.owner_id behind: it steps only the last revisions. Take every revision, "
+            f"from the first: alembic_runner.history.revisions[1:]."
+        )
     return (
         "your stairway test fails on the teammate's 0009 (its second upgrade finds summary "
-        "still there) and passes once the downgrade drops it."
+        f"still there) and on a {EARLY} whose downgrade forgets its column, and passes once "
+        "the downgrades are right."
     )
+
+
+EARLY = "0004"  # a revision well before the head, whose downgrade the check breaks in a copy
+EARLY_DOWNGRADE = 'op.drop_constraint(op.f("fk_posts_owner_id_users"), "posts", type_="foreignkey")'
+
+
+def _forget_in_downgrade(copy: Path, revision: str, body: str) -> None:
+    """In ``copy``, give ``revision`` a downgrade() of ``body`` alone."""
+    path = next((copy / "alembic" / "versions").glob(f"{revision}_*.py"))
+    source = path.read_text()
+    start = source.index("def downgrade() -> None:\n")
+    path.write_text(source[:start] + "def downgrade() -> None:\n    " + body + "\n")
 
 
 # -- 4. the downgrade fixed -------------------------------------------------------------------
@@ -520,30 +546,55 @@ def _job(lesson) -> tuple[dict, dict, str]:
                     **(job.get("env") or {}),
                     **(step.get("env") or {}),
                 }
-                return {"name": name, **job}, {k: str(v) for k, v in env.items()}, lines[0]
+                job = {"name": name, "workflow": data, "step": step, **job}
+                return job, {k: str(v) for k, v in env.items()}, lines[0]
     raise NotYet(f"no step of {WORKFLOW} runs pytest: add `- run: python -m pytest`.")
 
 
-def _check_job(job: dict, env: dict) -> None:
+def _triggers(workflow: dict) -> set[str]:
+    """The events a workflow runs on (YAML 1.1 reads a bare `on:` key as True)."""
+    on = workflow.get("on", workflow.get(True))
+    if isinstance(on, str):
+        return {on}
+    return {str(k) for k in on} if isinstance(on, (list, dict)) else set()
+
+
+def _check_job(lesson, job: dict, env: dict) -> None:
     from sqlalchemy import make_url
     from sqlalchemy.exc import ArgumentError
 
-    name = job["name"]
-    steps = job.get("steps") or []
-    if not any(
-        str(s.get("uses", "")).startswith("actions/checkout") for s in steps if isinstance(s, dict)
-    ):
+    name, step = job["name"], job["step"]
+    if not _triggers(job["workflow"]) & {"push", "pull_request"}:
+        raise NotYet(
+            f"{WORKFLOW} does not run on push or pull_request (`on: [push, pull_request]`): "
+            f"the tests would never run on a change."
+        )
+    if not job.get("runs-on"):
+        raise NotYet(f"job {name} has no `runs-on:`: GitHub needs a machine, ubuntu-latest.")
+    steps = [s for s in job.get("steps") or [] if isinstance(s, dict)]
+    at = steps.index(step)
+    if not any(str(s.get("uses", "")).startswith("actions/checkout") for s in steps[:at]):
         raise NotYet(
             f"job {name} never checks the code out: its first step is `- uses: actions/checkout@v5`."
         )
-    if not any("pip install" in str(s.get("run", "")) for s in steps if isinstance(s, dict)):
+    installs = [str(s.get("run", "")) for s in steps[:at] if "pip install" in str(s.get("run", ""))]
+    if not installs:
         raise NotYet(
-            f"job {name} installs nothing before pytest: `- run: python -m pip install -r requirements.txt`."
+            f"job {name} installs nothing before pytest: `- run: python -m pip install -r "
+            f"requirements.txt` before the step that runs it."
+        )
+    for wanted in re.findall(r"-r\s+(\S+)", " ".join(installs)):
+        if not (lesson.path / wanted).is_file():
+            raise NotYet(f"job {name} installs -r {wanted}, and the project has no {wanted}.")
+    if any(str(x.get("continue-on-error", "")).lower() == "true" for x in (job, step)):
+        raise NotYet(
+            f"the pytest step of job {name} may fail without failing the job "
+            f"(continue-on-error): CI would stay green on a broken migration."
         )
     services = job.get("services") or {}
     postgres = [
-        s
-        for s in services.values()
+        (key, s)
+        for key, s in services.items()
         if isinstance(s, dict) and str(s.get("image", "")).startswith("postgres")
     ]
     if not postgres:
@@ -551,7 +602,7 @@ def _check_job(job: dict, env: dict) -> None:
             f"job {name} has no PostgreSQL service: the tests need a database. Add one under "
             f"`services:` with `image: postgres:18`."
         )
-    service = postgres[0]
+    key, service = postgres[0]
     if "TEST_DATABASE_URL" not in env:
         raise NotYet(
             f"job {name} sets no TEST_DATABASE_URL: tests/conftest.py would fall back to the "
@@ -567,26 +618,40 @@ def _check_job(job: dict, env: dict) -> None:
     except ArgumentError:
         raise NotYet(f"TEST_DATABASE_URL in {WORKFLOW} is not a database URL.") from None
     service_env = {k: str(v) for k, v in (service.get("env") or {}).items()}
+    if (
+        "POSTGRES_PASSWORD" not in service_env
+        and service_env.get("POSTGRES_HOST_AUTH_METHOD") != "trust"
+    ):
+        raise NotYet(
+            f"the postgres service of job {name} sets no POSTGRES_PASSWORD: the image refuses "
+            f"to start without one."
+        )
+    in_container = bool(job.get("container"))  # then the service is reached by its name
     user = service_env.get("POSTGRES_USER", "postgres")
     wanted = {
         "user": (url.username, user),
         "password": (url.password, service_env.get("POSTGRES_PASSWORD")),
         "database": (url.database, service_env.get("POSTGRES_DB", user)),
-        "host": (url.host, "localhost"),
+        "host": (url.host, key if in_container else "localhost"),
     }
     for part, (got, want) in wanted.items():
-        if got != want and not (part == "host" and got == "127.0.0.1"):
+        if got != want and not (part == "host" and got == "127.0.0.1" and not in_container):
             shown = "" if part == "password" else f" ({got!r}, the service's is {want!r})"
             raise NotYet(
                 f"TEST_DATABASE_URL's {part} is not the service's{shown}: the job would not "
                 f"reach its own PostgreSQL."
             )
-    ports = [str(p) for p in service.get("ports") or []]
+    if in_container:
+        if (url.port or 5432) != 5432:
+            raise NotYet(f"from the job's container the service listens on {key}:5432.")
+        return
     port = url.port or 5432
-    if not any(p.split(":")[0] == str(port) for p in ports):
+    ports = [str(p) for p in service.get("ports") or []]
+    if f"{port}:5432" not in ports:
         raise NotYet(
-            f"the service publishes no port {port} (ports: {ports or 'none'}): add "
-            f'`ports: ["{port}:5432"]`, or the job cannot reach it.'
+            f"the service publishes no port {port} on the machine (ports: {ports or 'none'}): "
+            f'add `ports: ["{port}:5432"]` (a bare 5432 picks a random one), or the job '
+            f"cannot reach it."
         )
 
 
@@ -615,7 +680,7 @@ def _pytest_args(line: str) -> list[str]:
 )
 def ci_job(lesson):
     job, env, line = _job(lesson)
-    _check_job(job, env)
+    _check_job(lesson, job, env)
     ran = pytest_in(lesson.path, *_pytest_args(line))
     if ran.status != 0:
         raise NotYet(f"`{line}` fails here, against a scratch PostgreSQL: {ran.said}")

@@ -4,15 +4,18 @@ an advisory lock so that two replicas starting at once migrate once.
 Each is judged by running it: the learner's SQL file on a scratch database at 0002;
 the prediction about a failing third revision against two real runs; the lock by two
 ``alembic upgrade head`` processes started together on an empty scratch database. Their
-0001 waits at a gate (an advisory lock the check holds) until both processes are waiting
-on a lock, so they always meet mid-migration, as two replicas starting together can:
-no timing to get lucky with, however slow the machine.
+0001 waits at a gate (an advisory lock the check holds) until the other process waits
+too, so they always meet mid-migration; and the first one's COMMIT waits at a second
+gate (a deferred trigger on alembic_version) until the other has gone as far as it can,
+so that a lock let go before the commit is caught every time. No timing to get lucky
+with, however slow the machine.
 """
 
 import os
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from sqlalchemy import text
@@ -23,10 +26,17 @@ from course_app.exercises.checks import explain_differences, reference_schema
 from course_app.exercises.repair import write_file
 
 SQL_FILE = "upgrade_0002_0005.sql"
-GATE = 1000001  # the advisory lock key of the race's gate
-GATED = (
-    f'op.execute("SELECT pg_advisory_xact_lock_shared({GATE})")'
-    "  # planted by the check: wait until both replicas are here"
+GATE, COMMIT_GATE = 1000001, 1000002  # the advisory lock keys of the race's two gates
+GATED = "\n    ".join(
+    (
+        "# planted by the check: wait until both replicas are here, and at COMMIT again",
+        f'op.execute("SELECT pg_advisory_xact_lock_shared({GATE})")',
+        'op.execute("CREATE FUNCTION course_gate() RETURNS trigger LANGUAGE plpgsql AS '
+        f'$$ BEGIN PERFORM pg_advisory_xact_lock_shared({COMMIT_GATE}); RETURN NULL; END $$")',
+        'op.execute("CREATE CONSTRAINT TRIGGER course_gate AFTER INSERT OR UPDATE ON '
+        "alembic_version DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION "
+        'course_gate()")',
+    )
 )
 FAILING = 'op.execute("SELECT 1 / 0")  # planted by the check: the third revision fails'
 
@@ -199,6 +209,8 @@ def _stops_at(lesson, per_migration: bool) -> str | None:
 
 
 def _stop(value):
+    if isinstance(value, str) and value.strip().strip("'\"").lower() == "none":
+        return None  # "None" in quotes, like the revision ids around it: base all the same
     value = revision_id(value)
     if value == "":
         raise NotYet('"" is not a revision id: give one like "0002", or None for base.')
@@ -241,10 +253,10 @@ def where_it_stops(lesson, one_transaction, per_migration):
 # -- 3. two replicas, one migration ----------------------------------------------------------------
 
 
-def race(lesson) -> tuple[list[int | None], list[str], list[str], object]:
+def race(lesson) -> tuple[list[int | None], list[str], list[str], object, bool]:
     """Two `alembic upgrade head` at once on an empty copy (a first deploy: nine revisions to
-    run, alembic_version not there yet), its 0001 held at the gate until both have come as
-    far as they can: one to the gate, the other to whatever lock it waits on first."""
+    run, alembic_version not there yet). Returns their statuses and outputs, where the
+    database ends, and whether one ended before the other had migrated."""
     with tempfile.TemporaryDirectory(prefix="course-race-") as folder:
         copy = _copy(lesson, folder)
         _plant(copy, "0001", GATED)
@@ -253,34 +265,55 @@ def race(lesson) -> tuple[list[int | None], list[str], list[str], object]:
             engine = database.engine(name)
             try:
                 with engine.connect() as gate:
-                    gate.execute(text(f"SELECT pg_advisory_lock({GATE})"))
+                    gate.execute(
+                        text(f"SELECT pg_advisory_lock({GATE}), pg_advisory_lock({COMMIT_GATE})")
+                    )
                     gate.commit()
                     replicas = [_alembic(copy, name, "upgrade", "head") for _ in range(2)]
-                    _until_both_wait(gate, replicas)
-                    gate.execute(text(f"SELECT pg_advisory_unlock({GATE})"))
+                    _until_both_wait(gate, replicas, GATE)
+                    early = any(not r.running() for r in replicas)
+                    _open(gate, GATE)
+                    _until_both_wait(gate, replicas, COMMIT_GATE)
+                    _open(gate, COMMIT_GATE)
+                    deadline = time.monotonic() + 60
+                    done = [
+                        r.finish(timeout=max(1.0, deadline - time.monotonic())) for r in replicas
+                    ]
+                    gate.execute(text("DROP TRIGGER IF EXISTS course_gate ON alembic_version"))
+                    gate.execute(text("DROP FUNCTION IF EXISTS course_gate()"))
                     gate.commit()
-                    done = [r.finish(timeout=120) for r in replicas]
             finally:
                 engine.dispose()
             got, rows = _state_of(name)
         finally:
             database.drop(name)
-    return [d.returncode for d in done], [d.output for d in done], rows, got
+    return [d.returncode for d in done], [d.output for d in done], rows, got, early
 
 
-def _until_both_wait(gate, replicas, timeout: float = 60) -> None:
-    """Return once two sessions wait on a lock in the gate's database (or a replica ended)."""
-    import time
+def _open(gate, key: int) -> None:
+    gate.execute(text(f"SELECT pg_advisory_unlock({key})"))
+    gate.commit()
 
-    waiting = text(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
-    )
-    deadline = time.monotonic() + timeout
+
+WAITING = text("""
+    SELECT count(*) FILTER (WHERE l.locktype = 'advisory' AND l.objid = :key) AS at_gate,
+           count(*) FILTER (WHERE a.wait_event_type = 'Lock' OR a.state = 'idle in transaction')
+    FROM pg_stat_activity a LEFT JOIN pg_locks l ON l.pid = a.pid AND NOT l.granted
+    WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+""")
+
+
+def _until_both_wait(gate, replicas, key: int, timeout: float = 15) -> None:
+    """Return once one replica waits at gate ``key`` and the other has gone as far as it can
+    (it waits on a lock, or holds a transaction open while it polls for one), three looks
+    in a row; or once a replica has ended. Bounded: after ``timeout`` the gate opens anyway."""
+    deadline, steady = time.monotonic() + timeout, 0
     while time.monotonic() < deadline and all(r.running() for r in replicas):
-        if gate.execute(waiting).scalar() >= 2:
+        at_gate, waiting = gate.execute(WAITING, {"key": key}).one()
+        gate.commit()  # pg_stat_activity is read once per transaction
+        steady = steady + 1 if at_gate >= 1 and waiting >= 2 else 0
+        if steady >= 3:
             return
-        gate.commit()
         time.sleep(0.02)
 
 
@@ -293,8 +326,11 @@ from sqlalchemy import create_engine, text
 
 command.current(Config("alembic.ini"))  # as %alembic runs it, in the notebook's process
 engine = create_engine(os.environ["APP_DATABASE_URL"])
-with engine.connect() as conn:
-    held = conn.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"))
+with engine.connect() as conn:  # a scratch database: only this process's sessions are there
+    held = conn.execute(text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid() "
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    ))
     print("HELD" if held.scalar() else "RELEASED")
 """
 
@@ -342,7 +378,19 @@ def one_migrator(lesson):
         raise NotAttempted(
             "alembic/env.py takes no advisory lock yet: add one in run_migrations_online()."
         )
-    statuses, outputs, rows, got = race(lesson)
+    statuses, outputs, rows, got, early = race(lesson)
+    if None in statuses:
+        raise NotYet(
+            "two `alembic upgrade head` started together did not finish within a minute: they "
+            "wait for each other. A lock taken twice, on two connections, waits for ever: take "
+            "one, on the migration's connection, inside context.begin_transaction()."
+        )
+    if early and 0 in statuses:
+        raise NotYet(
+            "one of two `alembic upgrade head` started together exited at once, while the other "
+            "was still migrating: a replica that starts then serves requests with the schema "
+            "half-built. Wait for the lock (pg_advisory_xact_lock), don't skip when it is taken."
+        )
     if statuses != [0, 0]:
         raise NotYet(
             f"two `alembic upgrade head` started together: one failed ({_lock_said(outputs)}). "
@@ -388,14 +436,17 @@ def _write_lock(lesson) -> list[str]:
 def two_replicas(lesson) -> None:
     """Show what two `alembic upgrade head` started together do with the workspace's env.py
     (as two replicas of the app starting at once), on an empty scratch database."""
-    statuses, outputs, rows, _ = race(lesson)
+    statuses, outputs, rows, _, _ = race(lesson)
     ran = sum(output.count("Running upgrade  -> 0001") for output in outputs)
     if statuses == [0, 0]:
         print(
             f"Both exited 0; the history ran {ran} time{'s' * (ran != 1)}; alembic_version: {', '.join(rows)}."
         )
-    else:
+    elif sorted(statuses, key=str) == [0, 1]:
         print(
             f"One exited 0 after running the history; the other exited 1: {_lock_said(outputs)}\n"
             f"alembic_version: {', '.join(rows) or 'nothing'}."
         )
+    else:
+        shown = ", ".join("still running (stopped)" if s is None else str(s) for s in statuses)
+        print(f"Exit statuses: {shown}; alembic_version: {', '.join(rows) or 'nothing'}.")

@@ -217,6 +217,16 @@ CASES = [
         ),
         names="passes on the teammate's 0009",
     ),
+    wrong(
+        S,
+        "only the head, up, down and up",
+        stairway(
+            '    alembic_runner.migrate_up_to("heads")\n'
+            "    alembic_runner.migrate_down_one()\n"
+            "    alembic_runner.migrate_up_one()\n"
+        ),
+        names="0004",
+    ),
     reference(S, STAIRWAY),
     # -- the downgrade fixed
     wrong(F, "left as pulled", names="does not undo"),
@@ -332,6 +342,68 @@ CASES = [
                 "          APP_DATABASE_URL: postgresql+psycopg2://postgres:postgres@127.0.0.1:5432/postgres\n"
                 "          TEST_DATABASE_URL: postgresql+psycopg2://postgres:postgres@127.0.0.1:5432/postgres\n",
             ),
+        ),
+    ),
+    wrong(
+        C, "no trigger", workflow(("on: [push, pull_request]\n", "")), names="push or pull_request"
+    ),
+    wrong(
+        C,
+        "manual runs only",
+        workflow(("on: [push, pull_request]", "on: workflow_dispatch")),
+        names="push or pull_request",
+    ),
+    wrong(
+        C,
+        "a bare port: a random one on the machine",
+        workflow(("- 5432:5432", "- 5432")),
+        names="random",
+    ),
+    wrong(
+        C,
+        "no password for the service",
+        workflow(
+            ("        env:\n          POSTGRES_PASSWORD: postgres\n", ""),
+            ("postgres:postgres@localhost", "postgres@localhost"),
+            ("postgres:postgres@localhost", "postgres@localhost"),
+        ),
+        names="POSTGRES_PASSWORD",
+    ),
+    wrong(
+        C,
+        "pytest before the install",
+        workflow(
+            (
+                "      - run: python -m pip install -r requirements.txt\n      - run: python -m pytest\n",
+                "      - run: python -m pytest\n      - run: python -m pip install -r requirements.txt\n",
+            )
+        ),
+        names="before the step",
+    ),
+    wrong(
+        C,
+        "a misspelt requirements file",
+        workflow(("-r requirements.txt", "-r requirement.txt")),
+        names="no requirement.txt",
+    ),
+    wrong(
+        C,
+        "failures allowed",
+        workflow(
+            (
+                "      - run: python -m pytest\n",
+                "      - run: python -m pytest\n        continue-on-error: true\n",
+            )
+        ),
+        names="continue-on-error",
+    ),
+    right(
+        C,
+        "a container job, the service reached by its name",
+        workflow(
+            ("    timeout-minutes: 10\n", "    timeout-minutes: 10\n    container: python:3.12\n"),
+            ("postgres:postgres@localhost:5432", "postgres:postgres@postgres:5432"),
+            ("postgres:postgres@localhost:5432", "postgres:postgres@postgres:5432"),
         ),
     ),
     reference(C, write(ex.WORKFLOW, ex.WORKFLOW_SOURCE)),

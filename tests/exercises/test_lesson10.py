@@ -112,6 +112,7 @@ CASES = [
     ),
     wrong(W, "a number", lambda lesson: None, None, 2, names="string"),
     right(W, "base by name", lambda lesson: None, "base", "0002"),
+    right(W, "None in quotes, like the ids", lambda lesson: None, "None", "0002"),
     wrong(W, "an empty string", lambda lesson: None, "", "0002", names="not a revision id"),
     reference(W, lambda lesson: None, None, "0002"),
     # -- one migrator
@@ -212,6 +213,40 @@ CASES = [
             )
         ),
         names="one failed",
+    ),
+    wrong(
+        M,
+        "a try-lock, and the second replica skips migrating",
+        env_with(
+            "        with context.begin_transaction():\n"
+            '            if not connection.execute(text("SELECT pg_try_advisory_xact_lock(42)")).scalar():\n'
+            "                return\n"
+            "            context.run_migrations()"
+        ),
+        names="exited at once",
+    ),
+    wrong(
+        M,
+        "a session lock let go before the commit",
+        env_with(
+            "        with context.begin_transaction():\n"
+            '            connection.execute(text("SELECT pg_advisory_lock(42)"))\n'
+            "            try:\n"
+            "                context.run_migrations()\n"
+            "            finally:\n"
+            '                connection.execute(text("SELECT pg_advisory_unlock(42)"))'
+        ),
+        names="one failed",
+    ),
+    right(
+        M,
+        "a try-lock polled until it is free",
+        env_with(
+            "        with context.begin_transaction():\n"
+            '            while not connection.execute(text("SELECT pg_try_advisory_xact_lock(42)")).scalar():\n'
+            "                __import__('time').sleep(0.2)\n"
+            "            context.run_migrations()"
+        ),
     ),
     reference(M, lambda lesson: ex._write_lock(lesson)),
 ]
