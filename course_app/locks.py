@@ -9,6 +9,7 @@ A statement that may wait runs in a thread, so the cell that starts it returns; 
 wait here is bounded, so no cell can hang.
 """
 
+import re
 import threading
 import time
 from contextlib import contextmanager
@@ -167,7 +168,7 @@ class Session:
         if self._thread.is_alive():
             raise CourseError(
                 f"{self.name} still waits after {timeout:.0f} s: see who blocks it with "
-                f"locks.show(), or end the session that holds the lock."
+                f"lesson.locks(), and end the session that holds the lock (its COMMIT)."
             )
         self._thread = None
         kind, value = self._outcome
@@ -189,6 +190,9 @@ class Session:
         self._engine.dispose()
 
 
+ERROR = re.compile(r"^(FAILED|[\w.]*(Error|Exception)\b)")  # the exception line of a failed run
+
+
 class Process:
     """``alembic ARGV`` (or another command) run in a folder as a process of its own, named
     by ``PGAPPNAME`` so that the view can say who it is. Started, it returns once it waits
@@ -201,7 +205,9 @@ class Process:
         self._database = database_name
         self._run = processes.Run(kind, argv, cwd, {**env, "PGAPPNAME": name})
         self._started = time.monotonic()
-        self.waiting = until_waiting(database_name, name, done=lambda: not self._run.running())
+        self.waiting = until_waiting(
+            database_name, name, timeout=30, done=lambda: not self._run.running()
+        )
         self.seconds = 0.0
         self.output = ""
         self.returncode: int | None = None
@@ -210,6 +216,8 @@ class Process:
         return self._run.running()
 
     def finish(self, timeout: float = 30) -> "Process":
+        if self.seconds:  # finished already: the same answer again
+            return self
         done = self._run.finish(timeout)
         if done.returncode is None:  # killed: its server session would wait on, unnoticed
             terminate(self._database, self.name)
@@ -224,7 +232,7 @@ class Process:
         """What a learner wants from the output: the revisions run, and the error if any."""
         lines = [line.strip() for line in self.output.splitlines()]
         kept = [line.split("] ", 1)[-1] for line in lines if "Running upgrade" in line]
-        errors = [line for line in lines if line.startswith(("sqlalchemy.exc.", "FAILED"))]
+        errors = [line for line in lines if ERROR.match(line)]
         if self.returncode is None:
             return [*kept, "still running after its timeout: stopped."]
         return [*kept, *errors[-1:], f"exit status {self.returncode}"]

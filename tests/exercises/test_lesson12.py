@@ -83,6 +83,8 @@ CASES = [
     wrong(Q, "the command's name", lambda lesson: None, "alembic", names="none of the sessions"),
     wrong(Q, "a pid", lambda lesson: None, 12345, names="as a string"),
     right(Q, "capitals and a list of one", lambda lesson: None, [" Migration "]),
+    right(Q, "the migration, in words", lambda lesson: None, "the migration"),
+    wrong(Q, "both, in one string", lambda lesson: None, "reader, migration", names="reader"),
     reference(Q, lambda lesson: None, "migration"),
     # -- lock_timeout in env.py
     wrong(F, "nothing set", names="sets no lock_timeout", outcome="not attempted"),
@@ -158,7 +160,7 @@ CASES = [
             + "        except Exception:\n            if attempt == 2:\n                raise\n"
             "            time.sleep(0.5 * 2**attempt)\n"
         ),
-        names="division by zero",
+        names="statement timeout",
     ),
     wrong(
         R,
@@ -170,7 +172,7 @@ CASES = [
             "            if not isinstance(exc.orig, LockNotAvailable) or attempt == 3:\n"
             "                raise\n            time.sleep(0.5)\n"
         ),
-        names="steady pace",
+        names="hardly grow",
     ),
     wrong(
         R,
@@ -195,6 +197,17 @@ CASES = [
         names="did not try again|exits with status 0",
     ),
     wrong(R, "runs nothing", deploy("    pass\n"), names="ran no migration"),
+    wrong(
+        R,
+        "retries every OperationalError, a statement timeout too",
+        deploy(
+            "    for attempt in range(3):\n        try:\n"
+            + UPGRADE
+            + "        except OperationalError:\n            if attempt == 2:\n                raise\n"
+            "            time.sleep(0.5 * 2**attempt)\n"
+        ),
+        names="statement timeout",
+    ),
     right(
         R,
         "a while loop with a growing pause",
