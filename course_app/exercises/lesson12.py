@@ -24,7 +24,7 @@ from course_app.exercises.repair import write_file
 
 PENDING = "0010"  # adds posts.views: the change deployed
 ROWS = "INSERT INTO posts (title, content) VALUES ('Hello', 'Hi'), ('Again', 'Hi again')"
-WAIT = 8  # seconds a migration may wait for its lock in a check before it counts as stuck
+WAIT = 5  # seconds a migration may wait for its lock in a check before it counts as stuck
 DEPLOY = "import runpy; runpy.run_path('deploy.py', run_name='__main__')"
 RUNNING = f"Running upgrade 0009 -> {PENDING}"
 
