@@ -5,8 +5,12 @@ build: ``<!-- schema -->`` with an SVG diagram of ``course_app.models`` and
 ``<!-- revisions -->`` with the reference history's revision graph. The page
 cannot drift from the models or the migrations, and the diagram is plain SVG:
 no diagram library fetched from elsewhere.
+
+It also points a lesson's links to another lesson (``10_deploying.ipynb``, right in
+JupyterLab) at that lesson's page: mkdocs-jupyter leaves them as they are.
 """
 
+import re
 from html import escape
 
 from sqlalchemy import MetaData
@@ -139,3 +143,13 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     if "<!-- revisions -->" in markdown:
         markdown = markdown.replace("<!-- revisions -->", revision_graph())
     return markdown
+
+
+LESSON_LINK = re.compile(r'href="(\d\d_\w+)\.ipynb(#[^"]*)?"')
+
+
+def on_post_page(output: str, page, config) -> str:
+    """A link from one lesson to another, ``NN_name.ipynb``, becomes ``../NN_name/``."""
+    if not page.file.src_uri.startswith("lessons/"):
+        return output
+    return LESSON_LINK.sub(lambda m: f'href="../{m[1]}/{m[2] or ""}"', output)

@@ -44,6 +44,20 @@ def test_the_site_builds_strictly_with_every_page(built_site):
         assert (built_site / "lessons" / lesson.stem / "index.html").exists(), lesson.name
 
 
+def test_a_lessons_next_link_leads_to_the_next_lessons_page(built_site):
+    import re
+
+    linked = 0
+    for lesson in solved_lessons():
+        page = built_site / "lessons" / lesson.stem / "index.html"
+        for target in re.findall(r'<a href="([^"#]+)"', page.read_text()):
+            if target.startswith("../") and re.match(r"\.\./\d\d_", target):
+                linked += 1
+                assert (page.parent / target / "index.html").resolve().exists(), (lesson, target)
+            assert not target.endswith(".ipynb") or target.startswith("http"), (lesson, target)
+    assert linked >= 10
+
+
 def test_the_reference_page_is_drawn_from_the_code(built_site):
     html = (built_site / "reference" / "index.html").read_text()
     assert "<svg" in html and "votes" in html and "fk" not in html.split("<svg")[0][-50:]
