@@ -194,8 +194,17 @@ def _for_a_notebook(on: bool):
             logging.getLogger(name).removeFilter(quiet)
 
 
+# %alembic runs in the notebook's kernel: a migration waiting for a lock (part three's
+# reader holding a transaction open) would hang the kernel, beyond the reach of an
+# interrupt. Its connections get a lock_timeout (libpq reads PGOPTIONS as it connects);
+# an env.py that sets its own, as lesson 12's does, keeps its own.
+LOCK_WAIT_SECONDS = 20
+
+
 @contextmanager
 def _isolated(cwd: Path):
+    saved_options = os.environ.get("PGOPTIONS")
+    os.environ["PGOPTIONS"] = f"{saved_options or ''} -c lock_timeout={LOCK_WAIT_SECONDS}s".strip()
     saved_cwd, saved_path = os.getcwd(), sys.path[:]
     saved_bytecode = sys.dont_write_bytecode
     root = logging.getLogger()
@@ -213,6 +222,10 @@ def _isolated(cwd: Path):
     try:
         yield
     finally:
+        if saved_options is None:
+            os.environ.pop("PGOPTIONS", None)
+        else:
+            os.environ["PGOPTIONS"] = saved_options
         warnings.showwarning = saved_showwarning
         os.chdir(saved_cwd)
         sys.path[:] = saved_path

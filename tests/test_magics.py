@@ -170,3 +170,23 @@ def test_no_password_in_a_failure(on_external, capfd):
     assert status == 1
     assert "password authentication failed" in err
     assert "p%w" not in out + err and "x y" not in out + err
+
+
+def test_a_migration_waiting_for_a_lock_gives_up_instead_of_hanging_the_kernel(monkeypatch, capsys):
+    from course_app import lessons, locks
+
+    monkeypatch.setattr(magics, "LOCK_WAIT_SECONDS", 1)
+    lesson = lessons.start(12)
+    reader = locks.Session(lesson.database, "reader")
+    try:
+        reader.run("BEGIN")
+        reader.run("SELECT count(*) FROM posts")
+        status = magics.run(["upgrade", "head"], lesson.path, notebook=True)
+    finally:
+        reader.close()
+    printed = capsys.readouterr()
+    said = printed.out + printed.err
+    assert status == 1
+    assert "lock timeout" in said
+    assert lesson.version() == "0009"
+    assert "PGOPTIONS" not in os.environ
