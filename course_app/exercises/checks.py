@@ -40,6 +40,32 @@ def reference_file(revision: str) -> Path:
     return next(lessons.REFERENCE_DIR.glob(f"versions/{revision}_*.py"))
 
 
+def migration_files_digest(lesson) -> str:
+    """What a migration run reads from the workspace, as one hash: alembic.ini, alembic/
+    and app/. A check whose verdict depends on these alone may keep a pass per digest."""
+    digest = hashlib.sha256()
+    root = lesson.path
+    files = [root / "alembic.ini", *(root / "alembic").rglob("*.py"), *(root / "app").rglob("*.py")]
+    for path in sorted(f for f in files if f.is_file()):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def starter_env_with(*lines: str) -> str:
+    """The starter env.py with ``lines`` inside the migration's transaction, before
+    run_migrations(), and sqlalchemy's text imported: where a lock or a setting goes."""
+    env = (lessons.STARTER / "alembic" / "env.py").read_text()
+    return env.replace(
+        "from sqlalchemy import engine_from_config, pool",
+        "from sqlalchemy import engine_from_config, pool, text",
+    ).replace(
+        "        with context.begin_transaction():\n            context.run_migrations()\n\n\nif",
+        "        with context.begin_transaction():\n"
+        + "".join(lines)
+        + "            context.run_migrations()\n\n\nif",
+    )
+
+
 def reference_functions(revision: str) -> str:
     """The ``upgrade()`` and ``downgrade()`` of a reference revision, as written."""
     source = reference_file(revision).read_text()

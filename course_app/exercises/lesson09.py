@@ -23,6 +23,7 @@ from course_app.exercises.checks import (
     Trial,
     explain_differences,
     independent_of_models,
+    migration_files_digest,
     reference_file,
     reference_schema,
     rows_kept,
@@ -173,24 +174,12 @@ print("PROBE " + json.dumps(said))
 _env_passed: set[str] = set()  # digests of the files an env.py that passed ran with
 
 
-def _digest(lesson) -> str:
-    """What the env.py probe runs, as one hash: alembic.ini, alembic/ and app/."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    root = lesson.path
-    files = [root / "alembic.ini", *(root / "alembic").rglob("*.py"), *(root / "app").rglob("*.py")]
-    for path in sorted(f for f in files if f.is_file()):
-        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
 def _env_takes_engine(lesson) -> None:
     """Run env.py handed an engine, and without one; once per version of the files it runs
     (later checks require it: they need not run it again when nothing changed)."""
     import json
 
-    key = _digest(lesson)
+    key = migration_files_digest(lesson)
     if key in _env_passed:
         return
     pid = os.getpid()

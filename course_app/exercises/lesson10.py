@@ -22,7 +22,7 @@ from sqlalchemy import text
 
 from course_app import database, lessons, processes
 from course_app.exercises import NotAttempted, NotYet, exercise, revision_id
-from course_app.exercises.checks import explain_differences, reference_schema
+from course_app.exercises.checks import explain_differences, reference_schema, starter_env_with
 from course_app.exercises.repair import write_file
 
 SQL_FILE = "upgrade_0002_0005.sql"
@@ -419,16 +419,9 @@ def one_migrator(lesson):
 
 
 def _write_lock(lesson) -> list[str]:
-    env = (lessons.STARTER / "alembic" / "env.py").read_text()
-    env = env.replace(
-        "from sqlalchemy import engine_from_config, pool",
-        "from sqlalchemy import engine_from_config, pool, text",
-    ).replace(
-        "        with context.begin_transaction():\n            context.run_migrations()\n\n\nif",
-        "        with context.begin_transaction():\n"
-        "            # One migrator at a time: another waits here, then finds nothing to do.\n"
-        '            connection.execute(text("SELECT pg_advisory_xact_lock(20261201)"))\n'
-        "            context.run_migrations()\n\n\nif",
+    env = starter_env_with(
+        "            # One migrator at a time: another waits here, then finds nothing to do.\n",
+        '            connection.execute(text("SELECT pg_advisory_xact_lock(20261201)"))\n',
     )
     return write_file(lesson, "alembic/env.py", env)
 

@@ -20,6 +20,7 @@ from sqlalchemy import text
 
 from course_app import database, lessons, locks, processes
 from course_app.exercises import NotAttempted, NotYet, exercise
+from course_app.exercises.checks import migration_files_digest, starter_env_with
 from course_app.exercises.repair import write_file
 
 PENDING = "0010"  # adds posts.views: the change deployed
@@ -220,7 +221,7 @@ def _gives_up(lesson) -> None:
     must fail with lock_timeout's error soon enough for the queued read to go on."""
     from concurrent.futures import ThreadPoolExecutor
 
-    key = digest(lesson)
+    key = migration_files_digest(lesson)
     if key in _timeout_passed:
         return
     with ThreadPoolExecutor(2) as pool:
@@ -264,34 +265,14 @@ def _gives_up(lesson) -> None:
     _timeout_passed.add(key)
 
 
-def digest(lesson) -> str:
-    """What the migration runs, as one hash: alembic.ini, alembic/ and app/."""
-    import hashlib
-
-    found = hashlib.sha256()
-    root = lesson.path
-    files = [root / "alembic.ini", *(root / "alembic").rglob("*.py"), *(root / "app").rglob("*.py")]
-    for path in sorted(f for f in files if f.is_file()):
-        found.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
-    return found.hexdigest()
-
-
 LOCK_LINE = "            connection.execute(text(\"SET LOCAL lock_timeout = '500ms'\"))\n"
 
 
 def _write_timeout(lesson) -> list[str]:
-    env = (lessons.STARTER / "alembic" / "env.py").read_text()
-    env = env.replace(
-        "from sqlalchemy import engine_from_config, pool",
-        "from sqlalchemy import engine_from_config, pool, text",
-    ).replace(
-        "        with context.begin_transaction():\n            context.run_migrations()\n\n\nif",
-        "        with context.begin_transaction():\n"
+    comment = (
         "            # Give up on a lock not granted in time: queries queue behind the wait.\n"
-        + LOCK_LINE
-        + "            context.run_migrations()\n\n\nif",
     )
-    return write_file(lesson, "alembic/env.py", env)
+    return write_file(lesson, "alembic/env.py", starter_env_with(comment, LOCK_LINE))
 
 
 @exercise(
