@@ -197,6 +197,13 @@ def _not_null(match, history, version):
 def _already_exists(match, history, version):
     kind, part, table = match[1], match[2], match[3]
     name = f"the {kind} {table}.{part}" if kind else table
+    if not kind and table.startswith("ix_"):  # the naming convention's index names
+        return (
+            f"The database already has the index {table}. If a concurrent build of it was "
+            f"stopped half-way, it is INVALID (pg_index.indisvalid): have the revision drop "
+            f"it first, DROP INDEX CONCURRENTLY IF EXISTS {table} (lesson 13). If it is valid, "
+            f"it was made outside this history: compare %alembic current with the database."
+        )
     return (
         f"The database already has {name}, so this revision cannot create it: it was made "
         f"outside this history (create_all?), or alembic_version was changed without running "
@@ -255,6 +262,14 @@ _RULES: list[tuple[str, Callable]] = [
         r'(column "[^"]+" of relation "[^"]+"|relation "[^"]+"|constraint "[^"]+" of relation '
         r'"[^"]+"|index "[^"]+") does not exist',
         _does_not_exist,
+    ),
+    (
+        r"(CREATE|DROP) INDEX CONCURRENTLY cannot run inside a transaction block",
+        lambda m, h, v: (
+            f"Alembic runs each migration in a transaction, and {m[1]} INDEX CONCURRENTLY cannot "
+            f"run in one: put the call inside `with op.get_context().autocommit_block():`, "
+            f"which commits first and runs it on its own (lesson 13)."
+        ),
     ),
     (r"Relative revision \S+ didn't produce \d+ migrations", _relative),
     (r"Destination (\S+) is not a valid downgrade target", _not_downgrade_target),

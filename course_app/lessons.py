@@ -87,6 +87,7 @@ STAGES: dict[int, Stage] = {
     12: Stage(
         "0010", alembic=True, revision="0009", pending=("0010",), runs_processes=True, deploy=True
     ),
+    13: Stage("0011", alembic=True, revision="0010", runs_processes=True),
 }
 
 
@@ -388,6 +389,48 @@ class Lesson:
             + ("waiting for a lock." if started.waiting else "finished.")
         )
         return started
+
+    def measure(self, statements: dict[str, str]) -> None:
+        """For each statement, run in a transaction that is then rolled back: the locks it
+        took (``pg_locks``), whether it rewrote a table (its file on disk changed) and which
+        tables it read through. The database is left as it was."""
+        from course_app import locks
+
+        locks.show_measured(self.database, statements)
+
+    def squawk(self, revisions: str) -> None:
+        """Lint the SQL of ``alembic upgrade REVISIONS --sql`` (a range, ``0010:0012``) with
+        squawk, a linter for PostgreSQL migrations that knows which statement takes which
+        lock; print what it finds, one line each."""
+        import shutil
+        import subprocess
+        import sys
+
+        from course_app import processes
+
+        found = shutil.which("squawk", path=str(Path(sys.executable).parent)) or shutil.which(
+            "squawk"
+        )
+        if found is None:
+            raise CourseError("squawk is not installed here: pip install -r requirements.txt.")
+        offline = processes.run(
+            "alembic", ["upgrade", revisions, "--sql"], self.path, dict(os.environ), timeout=60
+        )
+        if offline.returncode != 0:
+            said = [line for line in offline.stderr.splitlines() if line.strip()]
+            raise CourseError(
+                f"`alembic upgrade {revisions} --sql` failed: "
+                f"{database.redact(said[-1] if said else 'no output')}"
+            )
+        name = f"upgrade {revisions} --sql"
+        linted = subprocess.run(
+            [found, "--reporter", "gcc", "--stdin-filepath", name, "--pg-version", "18"],
+            input=offline.stdout,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        print(linted.stdout.strip() or f"{name}: squawk finds nothing to say.")
 
     def locks(self) -> None:
         """Who waits for whom on the lesson's database, now: one line a named session."""

@@ -80,7 +80,7 @@ def show(database_name: str) -> None:
     """Print the view as a table: one line a session."""
     lines = [("session", "state", "waits for", "blocked by")]
     for seen in view(database_name):
-        wants = f"{seen.wants} on {seen.on_table}" if seen.wants else "-"
+        wants = f"{seen.wants} on {seen.on_table or 'a transaction'}" if seen.wants else "-"
         lines.append((seen.name, seen.state, wants, ", ".join(seen.blocked_by) or "-"))
     widths = [max(len(line[i]) for line in lines) for i in range(4)]
     for line in lines:
@@ -102,16 +102,18 @@ def until_waiting(database_name: str, name: str, timeout: float = 10, done=lambd
     raise CourseError(f"{name} neither waited on a lock nor finished within {timeout:.0f} s.")
 
 
-def terminate(database_name: str, name: str) -> None:
-    """End the server sessions named ``name``. A session waiting for a lock does not notice
-    that its client has gone (killed, or a laptop closed): it waits on, and holds its place
-    in the queue, until the lock comes or someone ends it."""
+def terminate(database_name: str, name: str, how: str = "terminate") -> None:
+    """End the server sessions named ``name`` (``how="cancel"``: only their statement). A
+    session waiting for a lock does not notice that its client has gone (killed, or a laptop
+    closed): it waits on, and holds its place in the queue, until the lock comes or someone
+    ends it."""
     engine = database.engine(database_name)
     try:
         with engine.begin() as conn:
             conn.execute(
                 text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    f"SELECT pg_{'cancel' if how == 'cancel' else 'terminate'}_backend(pid) "
+                    "FROM pg_stat_activity "
                     "WHERE datname = current_database() AND application_name = :name"
                 ),
                 {"name": name},
@@ -181,6 +183,16 @@ class Session:
         self.start(sql, timeout)
         return self.finish(timeout)
 
+    def attempt(self, sql: str, timeout: float = 30) -> None:
+        """Run one statement and print how it went, rather than raise: for a statement that
+        may give up on a lock_timeout."""
+        try:
+            self.run(sql, timeout)
+        except CourseError as exc:
+            print(f"{self.name}: gave up, {str(exc).removeprefix(self.name + ': ')}.")
+            return
+        print(f"{self.name}: went through.")
+
     def close(self) -> None:
         """End the session: PostgreSQL rolls back a transaction it left open."""
         if self._thread is not None and self._thread.is_alive():
@@ -215,6 +227,12 @@ class Process:
     def running(self) -> bool:
         return self._run.running()
 
+    def stop(self) -> "Process":
+        """Cancel what it runs on the server, as a deploy job that timed out would be: its
+        statement fails at once; then finish()."""
+        terminate(self._database, self.name, how="cancel")
+        return self.finish()
+
     def finish(self, timeout: float = 30) -> "Process":
         if self.seconds:  # finished already: the same answer again
             return self
@@ -236,3 +254,102 @@ class Process:
         if self.returncode is None:
             return [*kept, "still running after its timeout: stopped."]
         return [*kept, *errors[-1:], f"exit status {self.returncode}"]
+
+
+# -- which lock a statement takes -------------------------------------------------------------
+
+# PostgreSQL's table lock modes, weakest first, as the documentation writes them, and what of
+# the app's each one stops: reads (SELECT) and writes (INSERT, UPDATE, DELETE).
+MODES = {
+    "AccessShareLock": ("ACCESS SHARE", "nothing"),
+    "RowShareLock": ("ROW SHARE", "nothing"),
+    "RowExclusiveLock": ("ROW EXCLUSIVE", "nothing"),
+    "ShareUpdateExclusiveLock": ("SHARE UPDATE EXCLUSIVE", "nothing"),
+    "ShareLock": ("SHARE", "writes"),
+    "ShareRowExclusiveLock": ("SHARE ROW EXCLUSIVE", "writes"),
+    "ExclusiveLock": ("EXCLUSIVE", "writes"),
+    "AccessExclusiveLock": ("ACCESS EXCLUSIVE", "reads and writes"),
+}
+HELD = text("""
+    SELECT c.relname, l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+    WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND c.relkind = 'r'
+      AND c.relnamespace = 'public'::regnamespace
+""")
+FILES = text(
+    "SELECT relname, relfilenode FROM pg_class WHERE relkind = 'r' AND relnamespace = "
+    "'public'::regnamespace"
+)
+SCANS = text(
+    "SELECT relname, pg_stat_get_xact_numscans(oid) FROM pg_class WHERE relkind = 'r' "
+    "AND relnamespace = 'public'::regnamespace"
+)
+
+
+@dataclass
+class Measured:
+    """What one statement did, seen from inside its own transaction before it rolled back."""
+
+    statement: str
+    locks: dict[str, str]  # table -> the strongest lock mode it took there
+    rewrote: list[str]  # tables it wrote anew (a new file on disk: relfilenode changed)
+    scanned: list[str]  # tables it read through (sequential scans in its transaction)
+    error: str | None = None
+
+    def blocks(self, table: str) -> str:
+        return MODES[self.locks[table]][1]
+
+
+def measure(database_name: str, statement: str) -> Measured:
+    """Run ``statement`` in a transaction, look at what it took, and roll it back: the
+    database is as it was, whatever the statement did."""
+    engine = database.engine(database_name)
+    try:
+        with engine.connect() as conn, conn.begin() as transaction:
+            files = dict(conn.execute(FILES).all())
+            scans = dict(conn.execute(SCANS).all())
+            try:
+                with conn.begin_nested():
+                    conn.exec_driver_sql(statement)
+            except Exception as exc:  # noqa: BLE001  (PostgreSQL's words, as the result)
+                said = str(getattr(exc, "orig", exc)).strip().splitlines()
+                return Measured(statement, {}, [], [], said[0] if said else type(exc).__name__)
+            order = list(MODES)
+            held: dict[str, str] = {}
+            for table, mode in conn.execute(HELD).all():
+                if order.index(mode) >= order.index(held.get(table, mode)):
+                    held[table] = mode
+            after = dict(conn.execute(FILES).all())
+            scanned = [t for t, n in conn.execute(SCANS).all() if n > scans.get(t, 0)]
+            transaction.rollback()
+    finally:
+        engine.dispose()
+    rewrote = [t for t in files if after.get(t) != files[t]]
+    return Measured(statement, dict(sorted(held.items())), sorted(rewrote), sorted(scanned))
+
+
+def show_measured(database_name: str, statements: dict[str, str]) -> None:
+    """Measure each statement, and print what it took: one line a statement."""
+    lines = [("statement", "lock taken", "stops the app's", "rewrites", "reads every row of")]
+    for label, statement in statements.items():
+        found = measure(database_name, statement)
+        if found.error:
+            lines.append((label, f"failed: {found.error}", "", "", ""))
+            continue
+        modes = sorted(set(found.locks.values()), key=list(MODES).index)
+        taken = "; ".join(
+            f"{', '.join(t for t, m in found.locks.items() if m == mode)} {MODES[mode][0]}"
+            for mode in modes
+        )
+        stops = MODES[modes[-1]][1] if modes else "nothing"
+        lines.append(
+            (
+                label,
+                taken or "-",
+                stops,
+                ", ".join(found.rewrote) or "-",
+                ", ".join(found.scanned) or "-",
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(5)]
+    for line in lines:
+        print("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())

@@ -11,7 +11,7 @@ constraint it drops, and autogenerate can only compare what has a stable name.
 
 from datetime import datetime
 
-from sqlalchemy import TIMESTAMP, ForeignKey, MetaData, String, Text, text
+from sqlalchemy import TIMESTAMP, ForeignKey, Index, MetaData, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -42,7 +42,9 @@ class Post(Base):
     # Nullable: the posts already there have none. Unique: two posts never share one.
     slug: Mapped[str | None] = mapped_column(String(200), unique=True)
     summary: Mapped[str | None] = mapped_column(String(280), index=True)
-    views: Mapped[int | None]
+    views: Mapped[int] = mapped_column(server_default=text("0"))
+
+    __table_args__ = (Index("ix_posts_created_at", "created_at"),)
 
 
 class User(Base):

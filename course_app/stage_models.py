@@ -13,7 +13,7 @@ learner could have written. A test builds every stage's models and compares them
 with what the reference history builds at that revision.
 
 Add a column to ``models.py`` with a new reference revision: add it here too, or
-that test names it.
+that test names it; change one, and ``CHANGED`` keeps its line as it was before.
 """
 
 import ast
@@ -37,6 +37,12 @@ SINCE = {
     "Post.slug": "0007",
     "Post.summary": "0009",
     "Post.views": "0010",
+    "Post.__table_args__": "0011",
+}
+
+# "Model.attribute" -> (the reference revision that changed it, its line before that).
+CHANGED = {
+    "Post.views": ("0012", "    views: Mapped[int | None]\n"),
 }
 
 
@@ -95,6 +101,9 @@ def models_source(*revisions: str) -> str:
             name = _name(statement)
             if name and SINCE.get(f"{node.name}.{name}", FIRST) not in brought:
                 dropped.update(_span(statement, lines))
+            elif name and CHANGED.get(f"{node.name}.{name}", (FIRST,))[0] not in brought:
+                dropped.update(range(statement.lineno, statement.end_lineno))
+                lines[statement.lineno - 1] = CHANGED[f"{node.name}.{name}"][1]
     kept = "".join(line for i, line in enumerate(lines) if i not in dropped)
     kept = re.sub(r"\n{4,}", "\n\n\n", kept).rstrip() + "\n"
     # The course's docstring says what models.py is to the course; the learner's, what it is.

@@ -31,10 +31,11 @@ def test_every_model_and_column_named_in_since_is_in_models_py():
         if isinstance(node, ast.ClassDef):
             declared.add(node.name)
             declared.update(
-                f"{node.name}.{s.target.id}" for s in node.body if isinstance(s, ast.AnnAssign)
+                f"{node.name}.{stage_models._name(s)}" for s in node.body if stage_models._name(s)
             )
-    assert set(stage_models.SINCE) <= declared
+    assert set(stage_models.SINCE) | set(stage_models.CHANGED) <= declared
     assert set(stage_models.SINCE.values()) <= set(REVISIONS)
+    assert {revision for revision, _ in stage_models.CHANGED.values()} <= set(REVISIONS)
 
 
 def test_a_stage_file_imports_only_what_it_uses_and_compiles():

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from course_app import lessons, magics, stage_models
-from course_app.exercises import lesson04
+from course_app.exercises import lesson04, lesson13
 from course_app.exercises.checks import reference_file
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "troubleshooting.md"
@@ -269,6 +269,29 @@ def rename(capfd):
     lesson = lessons.start(6)
     edit(lesson.path / "app" / "models.py", "    content: Mapped[str]", "    body: Mapped[str]")
     return notebook(lesson, capfd, "revision", "--autogenerate", "-m", "rename", "--rev-id", "0005")
+
+
+@scenario
+def concurrently_in_a_transaction(capfd):
+    lesson = lessons.start(13)
+    lesson13.concurrent_index.apply()
+    path = next(lesson.versions.glob("0011_*.py"))
+    path.write_text(
+        path.read_text().replace(
+            "    with op.get_context().autocommit_block():\n        op.create_index(",
+            "    if True:\n        op.create_index(",
+            1,
+        )
+    )
+    return notebook(lesson, capfd, "upgrade", "head")
+
+
+@scenario
+def invalid_index_left(capfd):
+    lesson = lessons.start(13)
+    lesson13.concurrent_index.apply()
+    lesson13.leave_invalid(lesson.database)
+    return notebook(lesson, capfd, "upgrade", "head")
 
 
 def revision(rev_id: str, down: str, *upgrade: str, downgrade=("pass",)) -> str:

@@ -11,15 +11,11 @@ made and how far apart; never how the learner's file reads.
 import contextlib
 import os
 import re
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import text
-
 from course_app import database, lessons, locks, processes
-from course_app.exercises import NotAttempted, NotYet, exercise
+from course_app.exercises import NotAttempted, NotYet, exercise, scenes
 from course_app.exercises.checks import migration_files_digest, starter_env_with
 from course_app.exercises.repair import write_file
 
@@ -35,73 +31,25 @@ RUNNING = f"Running upgrade 0009 -> {PENDING}"
 
 @contextlib.contextmanager
 def scene(lesson, tag: str, plant: str | None = None):
-    """A scratch database at 0009 with rows, and a copy of the workspace whose .env is
-    overridden to point at it (``plant``: a line put first in 0010's upgrade())."""
-    name = f"{lesson.database}_check_{os.getpid()}{tag}"
-    database.recreate(name, template=lessons.ensure_template("0009"))
-    engine = database.engine(name)
-    try:
-        with engine.begin() as conn:
-            conn.execute(text(ROWS))
-    finally:
-        engine.dispose()
-    try:
-        with tempfile.TemporaryDirectory(prefix="course-locks-") as folder:
-            copy = Path(folder) / lesson.path.name
-            shutil.copytree(lesson.path, copy, ignore=shutil.ignore_patterns("__pycache__"))
-            if plant:
-                path = next((copy / "alembic" / "versions").glob(f"{PENDING}_*.py"))
-                planted, found = re.subn(
-                    r"^def upgrade\(\)[^:\n]*:\n",
-                    lambda m: f"{m[0]}    {plant}\n",
-                    path.read_text(),
-                    count=1,
-                    flags=re.M,
-                )
-                if not found:
-                    raise NotYet(f"{path.name} has no upgrade() function.")
-                path.write_text(planted)
-            yield name, copy
-    finally:
-        database.drop(name)
+    """A scratch database at 0009 with rows, and a copy of the workspace pointed at it
+    (``plant``: a line put first in 0010's upgrade())."""
+    with scenes.scene(lesson, tag, "0009", rows=(ROWS,)) as (name, copy):
+        if plant:
+            path = next((copy / "alembic" / "versions").glob(f"{PENDING}_*.py"))
+            planted, found = re.subn(
+                r"^def upgrade\(\)[^:\n]*:\n",
+                lambda m: f"{m[0]}    {plant}\n",
+                path.read_text(),
+                count=1,
+                flags=re.M,
+            )
+            if not found:
+                raise NotYet(f"{path.name} has no upgrade() function.")
+            path.write_text(planted)
+        yield name, copy
 
 
-def _env(name: str) -> dict[str, str]:
-    url = database.url_for(name).render_as_string(hide_password=False)
-    return {**os.environ, "APP_DATABASE_URL": url}
-
-
-def _version(name: str) -> list[str]:
-    engine = database.engine(name)
-    try:
-        with engine.connect() as conn:
-            return list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
-    finally:
-        engine.dispose()
-
-
-def _error(output: str) -> str:
-    """The one line of a failed run a learner needs: the exception, or Alembic's FAILED."""
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    found = [
-        line
-        for line in lines
-        if line.startswith(("sqlalchemy.exc.", "psycopg2.", "FAILED", "SyntaxError"))
-        or "Error:" in line.split(" ")[0]
-    ]
-    return database.redact((found or lines or ["no output"])[-1])[:240]
-
-
-@contextlib.contextmanager
-def reader_on(name: str):
-    """A session that has read posts in a transaction it keeps open: ACCESS SHARE, held."""
-    reader = locks.Session(name, "reader")
-    try:
-        reader.run("BEGIN")
-        reader.run("SELECT count(*) FROM posts")
-        yield reader
-    finally:
-        reader.close()
+_env, _version, _error, reader_on = scenes.env, scenes.version, scenes.error, scenes.reader_on
 
 
 # -- 1. who the read queues behind ----------------------------------------------------------------

@@ -1,0 +1,159 @@
+"""The scenes part three's checks play: a scratch database at a reference revision, with
+rows, a copy of the learner's workspace pointed at it, and sessions that get in the way.
+
+A lock-safe migration is one that lets the app work while it runs, so a check proves it
+by running it with the app's sessions around it (a reader in a transaction, a writer with
+a short lock_timeout), never by reading the revision's source.
+"""
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import text
+
+from course_app import database, lessons, locks
+
+
+@contextlib.contextmanager
+def scene(lesson, tag: str, revision: str, rows: tuple[str, ...] = ()):
+    """A scratch database at ``revision`` with ``rows`` (INSERT statements), and a copy of
+    the workspace for ``alembic`` to run in (``env()`` points it at the database)."""
+    name = f"{lesson.database}_check_{os.getpid()}{tag}"
+    database.recreate(name, template=lessons.ensure_template(revision))
+    try:
+        if rows:
+            engine = database.engine(name)
+            try:
+                with engine.begin() as conn:
+                    for statement in rows:
+                        conn.execute(text(statement))
+            finally:
+                engine.dispose()
+        with tempfile.TemporaryDirectory(prefix="course-scene-") as folder:
+            copy = Path(folder) / lesson.path.name
+            shutil.copytree(lesson.path, copy, ignore=shutil.ignore_patterns("__pycache__"))
+            yield name, copy
+    finally:
+        database.drop(name)
+
+
+def env(name: str) -> dict[str, str]:
+    """The environment a run in the copy needs: its settings name the scratch database."""
+    url = database.url_for(name).render_as_string(hide_password=False)
+    return {**os.environ, "APP_DATABASE_URL": url}
+
+
+def version(name: str) -> list[str]:
+    engine = database.engine(name)
+    try:
+        with engine.connect() as conn:
+            if conn.execute(text("SELECT to_regclass('alembic_version')")).scalar() is None:
+                return []
+            return list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    finally:
+        engine.dispose()
+
+
+def error(output: str) -> str:
+    """The one line of a failed run a learner needs: the exception, or Alembic's FAILED."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    found = [
+        line
+        for line in lines
+        if line.startswith(("sqlalchemy.exc.", "psycopg2.", "FAILED", "SyntaxError"))
+        or "Error:" in line.split(" ")[0]
+    ]
+    return database.redact((found or lines or ["no output"])[-1])[:240]
+
+
+@contextlib.contextmanager
+def reader_on(name: str, table: str = "posts"):
+    """A session that has read ``table`` in a transaction it keeps open: ACCESS SHARE, held."""
+    reader = locks.Session(name, "reader")
+    try:
+        reader.run("BEGIN")
+        reader.run(f"SELECT count(*) FROM {table}")
+        yield reader
+    finally:
+        reader.close()
+
+
+@contextlib.contextmanager
+def writer_on(name: str, insert: str):
+    """A session that has written a row (``insert``) in a transaction it keeps open: ROW
+    EXCLUSIVE on the table, held, and a transaction any index build must wait for."""
+    writer = locks.Session(name, "writer")
+    try:
+        writer.run("BEGIN")
+        writer.run(insert)
+        yield writer
+    finally:
+        writer.close()
+
+
+def gets_through(name: str, statement: str, timeout_ms: int = 300) -> str | None:
+    """Run the app's ``statement`` with a short lock_timeout: None if it went through, else
+    PostgreSQL's reason (``canceling statement due to lock timeout``)."""
+    app = locks.Session(name, "app")
+    try:
+        app.run(f"SET lock_timeout = '{timeout_ms}ms'")
+        app.run(statement, timeout=10)
+        return None
+    except Exception as exc:  # noqa: BLE001  (CourseError: "app: <PostgreSQL's words>")
+        return str(exc).removeprefix("app: ")
+    finally:
+        app.close()
+
+
+# What runs in the migration's process: after each statement, on the same connection, is
+# ACCESS EXCLUSIVE on the table held, and has the transaction read the whole table once
+# more? (pg_stat_get_xact_numscans counts the sequential scans of the current transaction.)
+SCANS_PROBE = """
+import json, os, sys
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from alembic.config import main
+
+TABLE, OUT = os.environ["COURSE_PROBE_TABLE"], os.environ["COURSE_PROBE_OUT"]
+LOOK = (
+    "SELECT transaction_timestamp()::text, coalesce(pg_stat_get_xact_numscans(to_regclass(%s)), 0),"
+    " EXISTS (SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'relation'"
+    " AND relation = to_regclass(%s) AND mode = 'AccessExclusiveLock')"
+)
+last = {}
+
+@event.listens_for(Engine, "after_cursor_execute")
+def look(conn, cursor, statement, parameters, context, executemany):
+    raw = conn.connection.dbapi_connection
+    with raw.cursor() as probe:
+        probe.execute(LOOK, (TABLE, TABLE))
+        transaction, scans, exclusive = probe.fetchone()
+    before = last.get(id(raw), (None, 0))
+    more = scans - (before[1] if before[0] == transaction else 0)
+    last[id(raw)] = (transaction, scans)
+    if exclusive and more > 0:
+        with open(OUT, "a") as out:
+            out.write(json.dumps(" ".join(statement.split())) + "\\n")
+
+sys.argv = ["alembic", *sys.argv[1:]]
+main(argv=sys.argv[1:], prog="alembic")
+"""
+
+
+def scans_under_exclusive(copy: Path, environment: dict, argv: list[str], table: str = "posts"):
+    """Run ``alembic ARGV`` in ``copy`` and note each statement that read all of ``table``
+    while its transaction held ACCESS EXCLUSIVE on it: minutes of a site down, on a big
+    table, whatever else the migration got right. Returns (the run, those statements)."""
+    from course_app import processes
+
+    with tempfile.TemporaryDirectory(prefix="course-probe-") as folder:
+        out = Path(folder) / "scans"
+        out.touch(mode=0o600)
+        env = {**environment, "COURSE_PROBE_TABLE": table, "COURSE_PROBE_OUT": str(out)}
+        ran = processes.run("python", [SCANS_PROBE, *argv], copy, env, timeout=60)
+        import json
+
+        return ran, [json.loads(line) for line in out.read_text().splitlines()]
