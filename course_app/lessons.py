@@ -88,6 +88,7 @@ STAGES: dict[int, Stage] = {
         "0010", alembic=True, revision="0009", pending=("0010",), runs_processes=True, deploy=True
     ),
     13: Stage("0011", alembic=True, revision="0010", runs_processes=True),
+    14: Stage("0012", alembic=True, revision="0012", runs_processes=True),
 }
 
 

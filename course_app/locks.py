@@ -189,7 +189,7 @@ class Session:
         try:
             self.run(sql, timeout)
         except CourseError as exc:
-            print(f"{self.name}: gave up, {str(exc).removeprefix(self.name + ': ')}.")
+            print(f"{self.name}: failed, {str(exc).removeprefix(self.name + ': ')}.")
             return
         print(f"{self.name}: went through.")
 

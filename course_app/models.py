@@ -32,7 +32,8 @@ class Post(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String, nullable=False)
-    content: Mapped[str] = mapped_column(String, nullable=False)
+    # Was content until 0014: renamed in three steps, with the app running (lesson 14).
+    body: Mapped[str] = mapped_column(String, nullable=False)
     published: Mapped[bool] = mapped_column(server_default=text("true"), nullable=False)
     created_at: Mapped[datetime] = mapped_column(
         TIMESTAMP(timezone=True), server_default=text("now()"), nullable=False

@@ -27,7 +27,7 @@ FIRST = "0001"
 
 # "Model" or "Model.attribute" -> the reference revision that brings it (else FIRST).
 SINCE = {
-    "Post.content": "0002",
+    "Post.body": "0002",  # as content until 0014 renames it (CHANGED)
     "Post.published": "0002",
     "Post.created_at": "0002",
     "User": "0003",
@@ -40,9 +40,16 @@ SINCE = {
     "Post.__table_args__": "0011",
 }
 
-# "Model.attribute" -> (the reference revision that changed it, its line before that).
+# "Model.attribute" -> what it was before each reference revision that changed it, in
+# order: (revision, its lines before that revision).
+CONTENT = "    content: Mapped[str] = mapped_column(String, nullable=False)\n"
 CHANGED = {
-    "Post.views": ("0012", "    views: Mapped[int | None]\n"),
+    "Post.views": (("0012", "    views: Mapped[int | None]\n"),),
+    # Renamed without downtime (lesson 14): 0013 adds body beside content, 0014 drops content.
+    "Post.body": (
+        ("0013", CONTENT),
+        ("0014", CONTENT + "    body: Mapped[str | None] = mapped_column(String)\n"),
+    ),
 }
 
 
@@ -101,9 +108,14 @@ def models_source(*revisions: str) -> str:
             name = _name(statement)
             if name and SINCE.get(f"{node.name}.{name}", FIRST) not in brought:
                 dropped.update(_span(statement, lines))
-            elif name and CHANGED.get(f"{node.name}.{name}", (FIRST,))[0] not in brought:
-                dropped.update(range(statement.lineno, statement.end_lineno))
-                lines[statement.lineno - 1] = CHANGED[f"{node.name}.{name}"][1]
+            elif name:
+                before = [
+                    old for r, old in CHANGED.get(f"{node.name}.{name}", ()) if r not in brought
+                ]
+                if before:  # the attribute as it was before the first change not brought yet
+                    first = statement.lineno - 1  # its comments go too: they speak of it now
+                    dropped.update(i for i in _span(statement, lines) if i != first)
+                    lines[first] = before[0]
     kept = "".join(line for i, line in enumerate(lines) if i not in dropped)
     kept = re.sub(r"\n{4,}", "\n\n\n", kept).rstrip() + "\n"
     # The course's docstring says what models.py is to the course; the learner's, what it is.

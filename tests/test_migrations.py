@@ -52,13 +52,36 @@ def test_posts_survive_the_owner_foreign_key_and_deleting_a_user_cascades(
     with alembic_engine.begin() as conn:
         assert conn.execute(text("SELECT owner_id FROM posts")).scalar_one() is None
         conn.execute(text("INSERT INTO users (id, email, password) VALUES (7, 'a@b.c', 'h')"))
-        conn.execute(
-            text("INSERT INTO posts (id, title, content, owner_id) VALUES (2, 'new', '', 7)")
-        )
+        conn.execute(text("INSERT INTO posts (id, title, body, owner_id) VALUES (2, 'new', '', 7)"))
         conn.execute(text("INSERT INTO votes (user_id, post_id) VALUES (7, 2)"))
         conn.execute(text("DELETE FROM users WHERE id = 7"))
         assert conn.execute(text("SELECT id FROM posts")).scalars().all() == [1]
         assert conn.execute(text("SELECT count(*) FROM votes")).scalar_one() == 0
+
+
+def test_content_becomes_body_and_both_releases_work_in_between(alembic_runner, alembic_engine):
+    alembic_runner.migrate_up_to("0012")
+    alembic_runner.insert_into("posts", {"id": 1, "title": "old", "content": "before"})
+    alembic_runner.migrate_up_to("0013")
+    with alembic_engine.begin() as conn:
+        conn.execute(text("INSERT INTO posts (id, title, content) VALUES (2, 'o', 'by the old')"))
+        conn.execute(text("INSERT INTO posts (id, title, body) VALUES (3, 'n', 'by the new')"))
+        conn.execute(text("UPDATE posts SET content = 'edited' WHERE id = 1"))
+        rows = conn.execute(text("SELECT id, content, body FROM posts ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [
+        (1, "edited", "edited"),
+        (2, "by the old", "by the old"),
+        (3, "by the new", "by the new"),
+    ]
+    alembic_runner.migrate_up_to("0014")
+    alembic_runner.migrate_down_to("0013")
+    with alembic_engine.begin() as conn:
+        rows = conn.execute(text("SELECT content, body FROM posts ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [
+        ("edited", "edited"),
+        ("by the old",) * 2,
+        ("by the new",) * 2,
+    ]
 
 
 def test_constraint_names_are_ours(alembic_runner, alembic_engine):

@@ -16,7 +16,7 @@ REVISIONS = sorted(
 
 @pytest.mark.parametrize("revision", REVISIONS)
 def test_the_models_at_each_revision_are_what_the_history_builds_there(revision):
-    assert stage_models_schema(revision) == reference_schema(revision), revision
+    assert stage_models_schema(revision) == reference_schema(revision).without_triggers(), revision
 
 
 def test_at_the_head_they_are_the_course_models_themselves():
@@ -35,7 +35,7 @@ def test_every_model_and_column_named_in_since_is_in_models_py():
             )
     assert set(stage_models.SINCE) | set(stage_models.CHANGED) <= declared
     assert set(stage_models.SINCE.values()) <= set(REVISIONS)
-    assert {revision for revision, _ in stage_models.CHANGED.values()} <= set(REVISIONS)
+    assert {r for changes in stage_models.CHANGED.values() for r, _ in changes} <= set(REVISIONS)
 
 
 def test_a_stage_file_imports_only_what_it_uses_and_compiles():

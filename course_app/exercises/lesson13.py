@@ -74,7 +74,7 @@ def rewriting() -> list[str]:
 
 
 def _labels(value) -> list[str]:
-    given = names(value)
+    given = list(dict.fromkeys(names(value)))  # a label given twice counts once
     unknown = [v for v in given if v not in STATEMENTS]
     if unknown:
         raise NotYet(
@@ -131,22 +131,19 @@ class Played:
     built: schema.Schema
     invalid: list[str]  # indexes on posts left INVALID
     version: list[str]
+    definition: str | None = None  # pg_get_indexdef of ix_posts_created_at, if there
+
+
+def _definition(name: str) -> str | None:
+    return scenes.scalars(name, "SELECT pg_get_indexdef(to_regclass(:index))", index=INDEX)[0]
 
 
 def _invalid(name: str) -> list[str]:
-    engine = database.engine(name)
-    try:
-        with engine.connect() as conn:
-            return list(
-                conn.execute(
-                    text(
-                        "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = "
-                        "'posts'::regclass AND NOT indisvalid ORDER BY 1"
-                    )
-                ).scalars()
-            )
-    finally:
-        engine.dispose()
+    return scenes.scalars(
+        name,
+        "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = 'posts'::regclass "
+        "AND NOT indisvalid ORDER BY 1",
+    )
 
 
 def leave_invalid(name: str, session: str = "deploy") -> None:
@@ -178,7 +175,9 @@ def play(lesson, tag: str, at: str, argv: list[str], leftover: bool = False) -> 
                 built = schema.snapshot(conn)
         finally:
             engine.dispose()
-        return Played(migration, blocked, built, _invalid(name), scenes.version(name))
+        return Played(
+            migration, blocked, built, _invalid(name), scenes.version(name), _definition(name)
+        )
 
 
 def _learner_revision(lesson) -> None:
@@ -216,12 +215,19 @@ def _judge_index(played: Played, at: str, what: str) -> None:
     if played.built != want:
         raise NotYet(
             f"alembic/versions/{REVISION}_*.py: "
-            + explain_differences(want, played.built, "the models", f"after {what}")
+            + explain_differences(want, played.built, f"revision {at}", f"after {what}")
         )
     if played.invalid:
         raise NotYet(
-            f"after {what}, {played.invalid[0]} is INVALID: PostgreSQL never uses it, and "
-            f"every write still updates it. Drop it, and build it again."
+            f"after {what}, {played.invalid[0]} is INVALID: PostgreSQL never uses it for a "
+            f"query. Drop it, and build it again."
+        )
+    wanted = _definition(lessons.ensure_template(at))
+    if played.definition != wanted:
+        raise NotYet(
+            f"after {what}, {INDEX} is `{played.definition}`, not the models' "
+            f"`{wanted}`: the front page's ORDER BY created_at needs a plain btree index of "
+            f"every row."
         )
 
 
@@ -316,7 +322,7 @@ def concurrent_index(lesson):
 )
 def retry_safe(lesson):
     _learner_revision(lesson)
-    concurrent_index.require()  # with no leftover, still a concurrent build and drop
+    _concurrent(lesson)  # with no leftover, still a concurrent build and drop
     again = play(lesson, "again", "0010", ["upgrade", REVISION], leftover=True)
     if "already exists" in again.migration.output:
         raise NotYet(
@@ -334,8 +340,8 @@ def retry_safe(lesson):
     if again.blocked:
         raise NotYet(
             f"over the leftover INVALID index, {REVISION}'s upgrade held up an INSERT into posts "
-            f"({again.blocked}): a plain DROP INDEX takes ACCESS EXCLUSIVE on posts. Drop it "
-            f"CONCURRENTLY."
+            f"({again.blocked}): what it did to the leftover locks out writes (a plain DROP "
+            f"INDEX takes ACCESS EXCLUSIVE on posts, REINDEX takes SHARE). Drop it CONCURRENTLY."
         )
     return (
         f"over an INVALID {INDEX} left by a stopped build, the upgrade dropped it and built it "
@@ -371,12 +377,7 @@ def _why_scanned(statement: str) -> str:
 
 
 def _views(name: str) -> list:
-    engine = database.engine(name)
-    try:
-        with engine.connect() as conn:
-            return list(conn.execute(text("SELECT views FROM posts ORDER BY id")).scalars())
-    finally:
-        engine.dispose()
+    return scenes.scalars(name, "SELECT views FROM posts ORDER BY id")
 
 
 @exercise(
@@ -393,9 +394,17 @@ def _views(name: str) -> list:
 )
 def views_not_null(lesson):
     revision_file(lesson, NOT_NULL, "views not null")
-    problems = History(lesson.path).problems()
+    history = History(lesson.path)
+    problems = history.problems()
     if problems:
         raise NotYet(problems[0].message)
+    later = [h for h in history.heads if h != NOT_NULL]
+    if later:
+        raise NotYet(
+            f"alembic/versions/ has {history.file(later[0])} after {NOT_NULL}: this exercise "
+            f"wants the whole change in {NOT_NULL} (its autocommit block is the commit in "
+            f"between). Move what it does into {NOT_NULL}, and delete it."
+        )
     with scenes.scene(lesson, "nn", REVISION, rows=ROWS) as (name, copy):
         env = scenes.env(name)
         ran, scanned = scenes.scans_under_exclusive(copy, env, ["upgrade", NOT_NULL])
@@ -419,7 +428,7 @@ def views_not_null(lesson):
             raise NotYet(
                 f"alembic/versions/{NOT_NULL}_*.py: "
                 + explain_differences(
-                    reference_schema(NOT_NULL), built, "the models", f"upgrade {NOT_NULL}"
+                    reference_schema(NOT_NULL), built, "the models", f"after upgrade {NOT_NULL}"
                 )
             )
         views = _views(name)
@@ -444,7 +453,10 @@ def views_not_null(lesson):
             raise NotYet(
                 f"{NOT_NULL}'s downgrade() does not undo its upgrade(): "
                 + explain_differences(
-                    reference_schema(REVISION), undone, REVISION, f"downgrade {REVISION}"
+                    reference_schema(REVISION),
+                    undone,
+                    f"revision {REVISION}",
+                    f"after downgrade {REVISION}",
                 )
             )
     return (

@@ -7,6 +7,7 @@ a short lock_timeout), never by reading the revision's source.
 """
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
@@ -46,15 +47,20 @@ def env(name: str) -> dict[str, str]:
     return {**os.environ, "APP_DATABASE_URL": url}
 
 
-def version(name: str) -> list[str]:
+def scalars(name: str, sql: str, **params) -> list:
+    """The first column of what ``sql`` returns on the scratch database ``name``."""
     engine = database.engine(name)
     try:
         with engine.connect() as conn:
-            if conn.execute(text("SELECT to_regclass('alembic_version')")).scalar() is None:
-                return []
-            return list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+            return list(conn.execute(text(sql), params).scalars())
     finally:
         engine.dispose()
+
+
+def version(name: str) -> list[str]:
+    if scalars(name, "SELECT to_regclass('alembic_version')") == [None]:
+        return []
+    return scalars(name, "SELECT version_num FROM alembic_version")
 
 
 def error(output: str) -> str:
@@ -108,9 +114,13 @@ def gets_through(name: str, statement: str, timeout_ms: int = 300) -> str | None
         app.close()
 
 
-# What runs in the migration's process: after each statement, on the same connection, is
-# ACCESS EXCLUSIVE on the table held, and has the transaction read the whole table once
-# more? (pg_stat_get_xact_numscans counts the sequential scans of the current transaction.)
+# What runs in the migration's process: around each statement, on the same connection and in
+# the same transaction, the table's scan count (pg_stat_get_xact_numscans: counts not yet
+# flushed, so only a difference within one transaction means anything), and after it,
+# whether the transaction holds ACCESS EXCLUSIVE on the table. A statement run in autocommit
+# mode (an autocommit_block) is its own transaction, over before anyone can look: it is
+# first tried in a transaction that is rolled back, and looked at there. (One that cannot
+# run in a transaction, CONCURRENTLY, is not: it takes no ACCESS EXCLUSIVE anyway.)
 SCANS_PROBE = """
 import json, os, sys
 from sqlalchemy import event
@@ -118,25 +128,56 @@ from sqlalchemy.engine import Engine
 from alembic.config import main
 
 TABLE, OUT = os.environ["COURSE_PROBE_TABLE"], os.environ["COURSE_PROBE_OUT"]
-LOOK = (
-    "SELECT transaction_timestamp()::text, coalesce(pg_stat_get_xact_numscans(to_regclass(%s)), 0),"
-    " EXISTS (SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'relation'"
-    " AND relation = to_regclass(%s) AND mode = 'AccessExclusiveLock')"
+SCANS = "SELECT coalesce(pg_stat_get_xact_numscans(to_regclass(%s)), 0)"
+HELD = (
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = "
+    "'relation' AND relation = to_regclass(%s) AND mode = 'AccessExclusiveLock')"
 )
-last = {}
+before = {}
+
+
+def look(cursor, query):
+    cursor.execute(query, (TABLE,))
+    return cursor.fetchone()[0]
+
+
+def note(statement):
+    with open(OUT, "a") as out:
+        out.write(json.dumps(" ".join(statement.split())) + "\\n")
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def ahead(conn, cursor, statement, parameters, context, executemany):
+    raw = conn.connection.dbapi_connection
+    if not raw.autocommit:
+        with raw.cursor() as probe:
+            before[id(raw)] = look(probe, SCANS)
+        return
+    if executemany:
+        return
+    raw.autocommit = False
+    try:
+        with raw.cursor() as trial:
+            scans = look(trial, SCANS)
+            trial.execute(statement, parameters)
+            if look(trial, HELD) and look(trial, SCANS) > scans:
+                note(statement)
+    except Exception:
+        pass
+    finally:
+        raw.rollback()
+        raw.autocommit = True
+
 
 @event.listens_for(Engine, "after_cursor_execute")
-def look(conn, cursor, statement, parameters, context, executemany):
+def after(conn, cursor, statement, parameters, context, executemany):
     raw = conn.connection.dbapi_connection
+    if raw.autocommit or id(raw) not in before:
+        return
     with raw.cursor() as probe:
-        probe.execute(LOOK, (TABLE, TABLE))
-        transaction, scans, exclusive = probe.fetchone()
-    before = last.get(id(raw), (None, 0))
-    more = scans - (before[1] if before[0] == transaction else 0)
-    last[id(raw)] = (transaction, scans)
-    if exclusive and more > 0:
-        with open(OUT, "a") as out:
-            out.write(json.dumps(" ".join(statement.split())) + "\\n")
+        if look(probe, HELD) and look(probe, SCANS) > before.pop(id(raw)):
+            note(statement)
+
 
 sys.argv = ["alembic", *sys.argv[1:]]
 main(argv=sys.argv[1:], prog="alembic")
@@ -154,6 +195,4 @@ def scans_under_exclusive(copy: Path, environment: dict, argv: list[str], table:
         out.touch(mode=0o600)
         env = {**environment, "COURSE_PROBE_TABLE": table, "COURSE_PROBE_OUT": str(out)}
         ran = processes.run("python", [SCANS_PROBE, *argv], copy, env, timeout=60)
-        import json
-
         return ran, [json.loads(line) for line in out.read_text().splitlines()]

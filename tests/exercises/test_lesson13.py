@@ -144,6 +144,7 @@ CASES = [
     ),
     wrong(W, "one string", lambda lesson: None, "views to bigint", names="one string"),
     right(W, "a tuple, the other order", lambda lesson: None, tuple(reversed(RIGHT))),
+    right(W, "a label given twice", lambda lesson: None, [*RIGHT, "views to bigint"]),
     reference(W, lambda lesson: None, RIGHT),
     # -- a concurrent index
     wrong(C, "no revision yet", names="no revision 0011", outcome="not attempted"),
@@ -206,6 +207,30 @@ CASES = [
         ),
         names="revision id 3fa4c1b2d9e0, not 0011",
     ),
+    wrong(
+        C,
+        "a partial index, built concurrently",
+        index(
+            (
+                '["created_at"], postgresql_concurrently=True',
+                '["created_at"], postgresql_concurrently=True, '
+                "postgresql_where=sa.text(\"created_at > '2030-01-01'\")",
+            ),
+            ("from alembic import op\n", "import sqlalchemy as sa\nfrom alembic import op\n"),
+        ),
+        names="not the models'",
+    ),
+    wrong(
+        C,
+        "a hash index, which cannot sort",
+        index(
+            (
+                '["created_at"], postgresql_concurrently=True',
+                '["created_at"], postgresql_concurrently=True, postgresql_using="hash"',
+            )
+        ),
+        names="USING hash.*btree",
+    ),
     right(
         C,
         "raw SQL in autocommit blocks",
@@ -266,6 +291,41 @@ CASES = [
             )
         ),
         names="plain CREATE INDEX holds SHARE",
+    ),
+    wrong(
+        S,
+        "REINDEX of the leftover, plainly",
+        index(
+            (
+                DROP_LEFTOVER,
+                "        if op.get_bind().exec_driver_sql(\n"
+                "            \"SELECT to_regclass('ix_posts_created_at')\"\n"
+                "        ).scalar():\n"
+                '            op.execute("REINDEX INDEX ix_posts_created_at")\n',
+            ),
+            (
+                "postgresql_concurrently=True\n",
+                "postgresql_concurrently=True, if_not_exists=True\n",
+            ),
+        ),
+        names="REINDEX takes SHARE",
+    ),
+    right(
+        S,
+        "REINDEX CONCURRENTLY of the leftover",
+        index(
+            (
+                DROP_LEFTOVER,
+                "        if op.get_bind().exec_driver_sql(\n"
+                "            \"SELECT to_regclass('ix_posts_created_at')\"\n"
+                "        ).scalar():\n"
+                '            op.execute("REINDEX INDEX CONCURRENTLY ix_posts_created_at")\n',
+            ),
+            (
+                "postgresql_concurrently=True\n",
+                "postgresql_concurrently=True, if_not_exists=True\n",
+            ),
+        ),
     ),
     right(
         S,
@@ -342,6 +402,63 @@ CASES = [
         "a downgrade that leaves views NOT NULL",
         not_null(BACKFILL + DEFAULT + CHECK + block(FINISH), downgrade="pass"),
         names="downgrade\\(\\) does not undo",
+    ),
+    wrong(
+        N,
+        "a plain SET NOT NULL, in an autocommit block",
+        not_null(
+            block(
+                BACKFILL
+                + 'op.alter_column("posts", "views", nullable=False, server_default=sa.text("0"))'
+            )
+        ),
+        names="SET NOT NULL.*read every row",
+    ),
+    wrong(
+        N,
+        "the CHECK dropped before SET NOT NULL",
+        not_null(
+            BACKFILL
+            + DEFAULT
+            + CHECK
+            + block(
+                'op.execute("ALTER TABLE posts VALIDATE CONSTRAINT ck_posts_views_not_null")\n'
+                'op.drop_constraint(op.f("ck_posts_views_not_null"), "posts", type_="check")\n'
+                'op.alter_column("posts", "views", nullable=False)'
+            )
+        ),
+        names="SET NOT NULL.*read every row",
+    ),
+    wrong(
+        N,
+        "NOT VALID and VALIDATE in one string: one transaction",
+        not_null(
+            BACKFILL
+            + DEFAULT
+            + block(
+                'op.execute("ALTER TABLE posts ADD CONSTRAINT ck_posts_views_not_null CHECK (views IS NOT NULL) '
+                'NOT VALID; ALTER TABLE posts VALIDATE CONSTRAINT ck_posts_views_not_null")\n'
+                'op.alter_column("posts", "views", nullable=False)\n'
+                'op.drop_constraint(op.f("ck_posts_views_not_null"), "posts", type_="check")'
+            )
+        ),
+        names="read every row of posts",
+    ),
+    wrong(
+        N,
+        "the rest in a revision 0013 after it",
+        steps(
+            not_null(BACKFILL + DEFAULT + CHECK),
+            lambda lesson: (lesson.versions / "0013_views_validate.py").write_text(
+                '"""views validate"""\nfrom alembic import op\n\nrevision = "0013"\n'
+                'down_revision = "0012"\nbranch_labels = None\ndepends_on = None\n\n\n'
+                "def upgrade():\n    with op.get_context().autocommit_block():\n"
+                '        op.execute("ALTER TABLE posts VALIDATE CONSTRAINT ck_posts_views_not_null")\n'
+                '        op.alter_column("posts", "views", nullable=False)\n\n\n'
+                "def downgrade():\n    pass\n"
+            ),
+        ),
+        names="0013_views_validate.py after 0012.*whole change in 0012",
     ),
     right(
         N,

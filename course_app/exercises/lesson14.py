@@ -1,0 +1,351 @@
+"""Lesson 14, expand and contract: posts.content renamed to body in three steps, with the
+app running all along.
+
+Each check plays the releases against the learner's work on scratch databases. The old
+release writes and reads ``content``, the new one ``body``; between the expand revision
+and the contract revision both must work on the same database, and a row either one
+writes must read the same through the other. The revisions also run under the probe of
+lesson 13 (no statement may read posts through while ACCESS EXCLUSIVE is held). What is
+judged is what the releases see and what the database holds, never the revision's text.
+"""
+
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from course_app import database, processes, schema
+from course_app.exercises import NotAttempted, NotYet, exercise, scenes
+from course_app.exercises.checks import (
+    explain_differences,
+    reference_file,
+    reference_schema,
+    revision_file,
+    stage_models_schema,
+)
+from course_app.exercises.repair import save_files, write_file
+from course_app.history import History
+from course_app.stage_models import models_source
+
+EXPAND, CONTRACT = "0013", "0014"
+ROWS = (
+    "INSERT INTO posts (title, content) VALUES ('Hello', 'First words'), ('Again', 'More words')",
+)
+OLD, NEW = "the old release (it writes content)", "the new release (it writes body)"
+
+
+# -- what the releases do ---------------------------------------------------------------------
+
+
+def _one(conn, sql: str, **params):
+    return conn.execute(text(sql), params).scalar()
+
+
+def releases_in_step(name: str, when: str) -> None:
+    """Both releases write and edit a post; each must read what the other wrote."""
+    engine = database.engine(name)
+    try:
+        for who, column, other in ((OLD, "content", "body"), (NEW, "body", "content")):
+            with engine.begin() as conn:
+                try:
+                    made = _one(
+                        conn,
+                        f"INSERT INTO posts (title, {column}) VALUES ('Written', :t) RETURNING id",
+                        t=f"by {column}",
+                    )
+                except DBAPIError as exc:
+                    raise NotYet(
+                        f"{when}, an INSERT by {who} fails: {_said(exc)}. Between expand and "
+                        f"contract both releases must work: fill {other} from {column} in the "
+                        f"trigger, on INSERT."
+                    ) from None
+                seen = _one(conn, f"SELECT {other} FROM posts WHERE id = :i", i=made)
+                if seen != f"by {column}":
+                    raise NotYet(
+                        f"{when}, a post {who} wrote has {other} = {seen!r}: the other release "
+                        f"would read that. Keep {other} in step with {column} on INSERT (a "
+                        f"BEFORE INSERT OR UPDATE trigger)."
+                    )
+                conn.execute(
+                    text(f"UPDATE posts SET {column} = 'edited' WHERE id = :i"), {"i": made}
+                )
+                seen = _one(conn, f"SELECT {other} FROM posts WHERE id = :i", i=made)
+                if seen != "edited":
+                    raise NotYet(
+                        f"{when}, {who} edited a post's {column}, and its {other} still says "
+                        f"{seen!r}: keep the columns in step on UPDATE too."
+                    )
+    finally:
+        engine.dispose()
+
+
+def _said(exc: DBAPIError) -> str:
+    return str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+
+
+def _snapshot(name: str) -> schema.Schema:
+    engine = database.engine(name)
+    try:
+        with engine.connect() as conn:
+            return schema.snapshot(conn)
+    finally:
+        engine.dispose()
+
+
+def _functions(name: str) -> list[str]:
+    return scenes.scalars(
+        name, "SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace ORDER BY 1"
+    )
+
+
+def _column(name: str, column: str) -> list:
+    return scenes.scalars(name, f"SELECT {column} FROM posts ORDER BY id")
+
+
+def _run(copy, name: str, argv: list[str], probe: bool = False):
+    """``alembic ARGV`` on the scratch database; NotYet with its error if it fails."""
+    env = scenes.env(name)
+    if probe:
+        ran, scanned = scenes.scans_under_exclusive(copy, env, argv)
+    else:
+        ran, scanned = processes.run("alembic", argv, copy, env, timeout=60), []
+    if ran.returncode != 0:
+        raise NotYet(
+            f"`alembic {' '.join(argv)}` fails on a copy of the database: "
+            f"{scenes.error(ran.output)}"
+        )
+    return scanned
+
+
+def _learner_revision(lesson, revision: str, what: str) -> None:
+    revision_file(lesson, revision, what)
+    problems = History(lesson.path).problems()
+    if problems:
+        raise NotYet(problems[0].message)
+
+
+def _same_tables(got: schema.Schema, revision: str, when: str) -> None:
+    want = reference_schema(revision).without_triggers()
+    if got.without_triggers() != want:
+        raise NotYet(
+            f"alembic/versions/{revision}_*.py: "
+            + explain_differences(want, got.without_triggers(), "the lesson's step", when)
+        )
+
+
+def _put(lesson, revision: str) -> list[str]:
+    """The reference revision in place; the learner's own moved aside."""
+    reference = reference_file(revision)
+    mine = [
+        p
+        for p in lesson.versions.glob(f"{revision}_*.py")
+        if p.read_bytes() != reference.read_bytes()
+    ]
+    said = [save_files(lesson, mine)] if mine else []
+    target = lesson.versions / reference.name
+    if target.exists():
+        return said
+    target.write_bytes(reference.read_bytes())
+    return [f"Wrote alembic/versions/{reference.name}.", *said]
+
+
+# -- 1. expand ---------------------------------------------------------------------------------
+
+
+@exercise(
+    hints=[
+        "Add body nullable; a BEFORE INSERT OR UPDATE trigger that copies whichever column "
+        "was written into the other; then copy content into body for the rows already there.",
+        "The copy reads every row: run it after a commit, in "
+        "`with op.get_context().autocommit_block():`, or the ADD COLUMN's ACCESS EXCLUSIVE is "
+        "held all through it. downgrade() drops the trigger, its function and the column.",
+    ],
+    reference=EXPAND,
+    apply=lambda lesson: _put(lesson, EXPAND),
+)
+def expand(lesson):
+    _learner_revision(lesson, EXPAND, "expand posts body")
+    with scenes.scene(lesson, "ex", "0012", rows=ROWS) as (name, copy):
+        functions = _functions(name)
+        scanned = _run(copy, name, ["upgrade", EXPAND], probe=True)
+        if scenes.version(name) != [EXPAND]:
+            raise NotYet(f"after `alembic upgrade {EXPAND}` the database is not at {EXPAND}.")
+        _same_tables(_snapshot(name), EXPAND, f"after upgrade {EXPAND}")
+        copied = _column(name, "body")
+        if copied != ["First words", "More words"]:
+            raise NotYet(
+                f"after upgrade {EXPAND}, the posts already there have body {copied}: the new "
+                f"release would show them empty. Copy content into body for the existing rows."
+            )
+        if scanned:
+            raise NotYet(
+                f"`{scanned[0][:80]}` read every row of posts while the ADD COLUMN's ACCESS "
+                f"EXCLUSIVE was still held (to the end of the transaction): on a big table the "
+                f"app stops that long. Run it after a commit: in "
+                f"`with op.get_context().autocommit_block():`."
+            )
+        releases_in_step(name, f"after upgrade {EXPAND}")
+        _run(copy, name, ["downgrade", "0012"])
+        back = _snapshot(name)
+        if back != reference_schema("0012"):
+            raise NotYet(
+                f"{EXPAND}'s downgrade() does not undo its upgrade(): "
+                + explain_differences(reference_schema("0012"), back, "0012", "after downgrade")
+            )
+        left = sorted(set(_functions(name)) - set(functions))
+        if left:
+            raise NotYet(
+                f"after downgrade 0012, the function {left[0]}() is still there: drop it after "
+                f"its trigger (DROP FUNCTION {left[0]}())."
+            )
+    return (
+        "after the expand, both releases work on the same database: a post either one writes "
+        "or edits reads the same through the other, and the old posts have their body."
+    )
+
+
+# -- 2. the new release ------------------------------------------------------------------------
+
+
+def _release_works(module, name: str, when: str) -> None:
+    """The learner's models, as the new release uses them: add a post, read them all."""
+    post = module.Post
+    table = post.__table__
+    mapper = inspect(post)
+    engine = database.engine(name)
+    try:
+        with Session(engine) as session:
+            try:
+                fields = {"title": "From the new release"}
+                attribute = mapper.get_property_by_column(table.c["body"]).key
+                fields[attribute] = "Hi"
+                session.add(post(**fields))
+                session.commit()
+                bodies = [getattr(p, attribute) for p in session.scalars(select(post))]
+            except SQLAlchemyError as exc:
+                said = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0]
+                raise NotYet(
+                    f"{when}, the new release fails with your app/models.py: {said}."
+                    + (
+                        " Post must not map content any more: the contract drops it."
+                        if "content" in said
+                        else ""
+                    )
+                ) from None
+        if not all(bodies):
+            raise NotYet(f"{when}, the new release reads posts with no body: {bodies}.")
+    finally:
+        engine.dispose()
+
+
+@exercise(
+    hints=[
+        "In app/models.py, Post's content line becomes body: the new release reads and writes "
+        "body only, and the contract revision can drop content.",
+        "body: Mapped[str] = mapped_column(String, nullable=False), in content's place "
+        "(NOT NULL: the contract makes it so).",
+    ],
+    solution="# app/models.py, in class Post, in place of content:\n"
+    "    body: Mapped[str] = mapped_column(String, nullable=False)",
+    apply=lambda lesson: write_file(lesson, "app/models.py", models_source(CONTRACT)),
+)
+def new_release(lesson):
+    module = lesson.load_models()
+    post = getattr(module, "Post", None)
+    if post is None:
+        raise NotYet("app/models.py has no Post model any more: keep it, with body.")
+    columns = post.__table__.c
+    if "body" not in columns:
+        if "body" in inspect(post).attrs:
+            raise NotYet(
+                'Post.body is mapped to another column (mapped_column("content", ...)): the '
+                "contract drops content. Map the body column."
+            )
+        if "content" in columns:
+            raise NotAttempted("app/models.py still maps content: map body instead.")
+        raise NotYet("Post maps no body column: add it in content's place.")
+    for at in (EXPAND, CONTRACT):
+        with scenes.scene(lesson, f"nr{at}", at, rows=() if at == CONTRACT else ROWS) as (name, _):
+            if at == CONTRACT:
+                engine = database.engine(name)
+                with engine.begin() as conn:
+                    conn.execute(text(ROWS[0].replace("content", "body")))
+                engine.dispose()
+            when = "after the expand" if at == EXPAND else "after the contract"
+            _release_works(module, name, when)
+    got = schema.Schema(
+        tables={"posts": _models_posts(module)},
+    )
+    want = schema.Schema(tables={"posts": stage_models_schema(CONTRACT).tables["posts"]})
+    if got != want:
+        raise NotYet(
+            "app/models.py: " + explain_differences(want, got, "the contract", "in your models")
+        )
+    return (
+        "the new release works after the expand, reading the posts the old one wrote, and it "
+        "goes on working once the contract has dropped content."
+    )
+
+
+def _models_posts(module) -> schema.Table:
+    from course_app.exercises.checks import models_schema
+
+    return models_schema(module.Base.metadata).tables["posts"]
+
+
+# -- 3. contract -------------------------------------------------------------------------------
+
+
+@exercise(
+    hints=[
+        "Drop the trigger, then its function, then content; then body NOT NULL as in lesson "
+        "13: a CHECK added NOT VALID, and in an autocommit block VALIDATE, SET NOT NULL and the "
+        "CHECK dropped.",
+        "downgrade() is the expand again: content back (nullable), the function and trigger, "
+        "content filled from body after a commit, then content NOT NULL and body nullable.",
+    ],
+    reference=CONTRACT,
+    apply=lambda lesson: _put(lesson, CONTRACT),
+    after=(expand,),
+)
+def contract(lesson):
+    _learner_revision(lesson, CONTRACT, "contract posts content")
+    with scenes.scene(lesson, "co", "0012", rows=ROWS) as (name, copy):
+        functions = _functions(name)
+        _run(copy, name, ["upgrade", EXPAND])  # the learner's own expand: its trigger's names
+        scanned = _run(copy, name, ["upgrade", CONTRACT], probe=True)
+        if scenes.version(name) != [CONTRACT]:
+            raise NotYet(f"after `alembic upgrade {CONTRACT}` the database is not at {CONTRACT}.")
+        got = _snapshot(name)
+        if got.tables["posts"].triggers:
+            trigger = sorted(got.tables["posts"].triggers)[0][0]
+            raise NotYet(
+                f"after upgrade {CONTRACT}, the trigger {trigger} is still on posts: with content "
+                f"gone, it breaks every write. Drop it, and its function."
+            )
+        _same_tables(got, CONTRACT, f"after upgrade {CONTRACT}")
+        left = sorted(set(_functions(name)) - set(functions))
+        if left:
+            raise NotYet(
+                f"after the contract, the function {left[0]}() is still there, with no trigger "
+                f"to run it: DROP FUNCTION {left[0]}() after the trigger."
+            )
+        if _column(name, "body") != ["First words", "More words"]:
+            raise NotYet(f"after upgrade {CONTRACT}, the posts' bodies are not what they were.")
+        if scanned:
+            raise NotYet(
+                f"`{scanned[0][:80]}` read every row of posts while the migration held ACCESS "
+                f"EXCLUSIVE on it: make body NOT NULL as lesson 13 did, through a CHECK added "
+                f"NOT VALID and validated after a commit."
+            )
+        _run(copy, name, ["downgrade", EXPAND])
+        _same_tables(_snapshot(name), EXPAND, f"after downgrade {EXPAND}")
+        if _column(name, "content") != ["First words", "More words"]:
+            raise NotYet(
+                f"after downgrade {EXPAND}, content is {_column(name, 'content')}: fill it from "
+                f"body, or the old release shows the posts empty."
+            )
+        releases_in_step(name, f"after downgrade {EXPAND}")
+    return (
+        "content and its trigger are gone, body is NOT NULL without a scan under ACCESS "
+        "EXCLUSIVE, and the downgrade brings back a database both releases work on."
+    )
