@@ -271,6 +271,15 @@ _RULES: list[tuple[str, Callable]] = [
             f"which commits first and runs it on its own (lesson 13)."
         ),
     ),
+    (
+        r'unsafe use of new value "([^"]+)" of enum type (\w+)',
+        lambda m, h, v: (
+            f"The value {m[1]} was added to {m[2]} in this same transaction, and PostgreSQL "
+            f"lets no one use it before that commits (Alembic runs all the revisions of one "
+            f"upgrade in one transaction): run the ALTER TYPE ... ADD VALUE in "
+            f"`with op.get_context().autocommit_block():` (lesson 15)."
+        ),
+    ),
     (r"Relative revision \S+ didn't produce \d+ migrations", _relative),
     (r"Destination (\S+) is not a valid downgrade target", _not_downgrade_target),
     (r"Revision (\S+) is not a head revision; please specify --splice", _splice),

@@ -89,6 +89,7 @@ STAGES: dict[int, Stage] = {
     ),
     13: Stage("0011", alembic=True, revision="0010", runs_processes=True),
     14: Stage("0012", alembic=True, revision="0012", runs_processes=True),
+    15: Stage("0015", alembic=True, revision="0014", runs_processes=True),
 }
 
 

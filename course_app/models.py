@@ -11,7 +11,7 @@ constraint it drops, and autogenerate can only compare what has a stable name.
 
 from datetime import datetime
 
-from sqlalchemy import TIMESTAMP, ForeignKey, Index, MetaData, String, Text, text
+from sqlalchemy import TIMESTAMP, Enum, ForeignKey, Index, MetaData, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -44,6 +44,9 @@ class Post(Base):
     slug: Mapped[str | None] = mapped_column(String(200), unique=True)
     summary: Mapped[str | None] = mapped_column(String(280), index=True)
     views: Mapped[int] = mapped_column(server_default=text("0"))
+    status: Mapped[str | None] = mapped_column(
+        Enum("draft", "published", "archived", name="post_status")
+    )
 
     __table_args__ = (Index("ix_posts_created_at", "created_at"),)
 

@@ -38,6 +38,7 @@ SINCE = {
     "Post.summary": "0009",
     "Post.views": "0010",
     "Post.__table_args__": "0011",
+    "Post.status": "0015",
 }
 
 # "Model.attribute" -> what it was before each reference revision that changed it, in
@@ -45,6 +46,14 @@ SINCE = {
 CONTENT = "    content: Mapped[str] = mapped_column(String, nullable=False)\n"
 CHANGED = {
     "Post.views": (("0012", "    views: Mapped[int | None]\n"),),
+    "Post.status": (
+        (
+            "0017",
+            "    status: Mapped[str | None] = mapped_column(\n"
+            '        Enum("draft", "published", name="post_status")\n'
+            "    )\n",
+        ),
+    ),
     # Renamed without downtime (lesson 14): 0013 adds body beside content, 0014 drops content.
     "Post.body": (
         ("0013", CONTENT),

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from course_app import lessons, magics, stage_models
-from course_app.exercises import lesson04, lesson13
+from course_app.exercises import lesson04, lesson13, lesson15
 from course_app.exercises.checks import reference_file
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "troubleshooting.md"
@@ -291,6 +291,21 @@ def invalid_index_left(capfd):
     lesson = lessons.start(13)
     lesson13.concurrent_index.apply()
     lesson13.leave_invalid(lesson.database)
+    return notebook(lesson, capfd, "upgrade", "head")
+
+
+@scenario
+def enum_value_in_the_same_transaction(capfd):
+    lesson = lessons.start(15)
+    lesson15.archived.apply()
+    path = next(lesson.versions.glob("0017_*.py"))
+    path.write_text(
+        path.read_text().replace(
+            "    with op.get_context().autocommit_block():\n        op.execute(",
+            "    if True:\n        op.execute(",
+        )
+    )
+    magics.run(["downgrade", "0016"], lesson.path, version=lesson.version)
     return notebook(lesson, capfd, "upgrade", "head")
 
 

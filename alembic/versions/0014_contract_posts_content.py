@@ -3,8 +3,8 @@
 Lesson 14, the last step: once no release reads or writes content any more, drop it
 and the trigger, and make body NOT NULL the way lesson 13 did (a CHECK added NOT
 VALID, validated after a commit, then SET NOT NULL, which trusts it and reads
-nothing). The downgrade brings content back, filled from body, and the trigger
-with it: the release before could run again.
+nothing). The downgrade brings content back, with the trigger, filled from body
+after a commit and made NOT NULL the same way: the release before could run again.
 
 Revision ID: 0014
 Revises: 0013
@@ -63,4 +63,9 @@ def downgrade() -> None:
     )
     with op.get_context().autocommit_block():
         op.execute("UPDATE posts SET content = body WHERE content IS NULL")
+        op.create_check_constraint(
+            "content_not_null", "posts", "content IS NOT NULL", postgresql_not_valid=True
+        )
+        op.execute("ALTER TABLE posts VALIDATE CONSTRAINT ck_posts_content_not_null")
         op.alter_column("posts", "content", nullable=False)
+        op.drop_constraint(op.f("ck_posts_content_not_null"), "posts", type_="check")

@@ -407,7 +407,8 @@ def views_not_null(lesson):
         )
     with scenes.scene(lesson, "nn", REVISION, rows=ROWS) as (name, copy):
         env = scenes.env(name)
-        ran, scanned = scenes.scans_under_exclusive(copy, env, ["upgrade", NOT_NULL])
+        probed = scenes.scans_under_exclusive(copy, env, ["upgrade", NOT_NULL])
+        ran, scanned = probed.run, probed.scanned
         if ran.returncode != 0:
             said = scenes.error(ran.output)
             if "contains null values" in said or "is violated by some row" in said:
@@ -430,6 +431,12 @@ def views_not_null(lesson):
                 + explain_differences(
                     reference_schema(NOT_NULL), built, "the models", f"after upgrade {NOT_NULL}"
                 )
+            )
+        unchecked = scenes.unvalidated(name)
+        if unchecked:
+            raise NotYet(
+                f"after `alembic upgrade {NOT_NULL}`, the constraint {unchecked[0]} is NOT VALID: "
+                f"the rows already there were never checked. VALIDATE CONSTRAINT it."
             )
         views = _views(name)
         if len(views) != 50 or set(views) != {0}:

@@ -29,7 +29,11 @@ from course_app.stage_models import models_source
 EXPAND, CONTRACT = "0013", "0014"
 ROWS = (
     "INSERT INTO posts (title, content) VALUES ('Hello', 'First words'), ('Again', 'More words')",
+    "INSERT INTO posts (title, content) SELECT 'Post ' || i, 'Text ' || i "
+    "FROM generate_series(1, 3000) i",
 )
+OUT_OF_STEP = "SELECT count(*) FROM posts WHERE body IS DISTINCT FROM content"
+TIMEOUT = 30  # seconds a revision may take on a copy
 OLD, NEW = "the old release (it writes content)", "the new release (it writes body)"
 
 
@@ -74,6 +78,13 @@ def releases_in_step(name: str, when: str) -> None:
                         f"{when}, {who} edited a post's {column}, and its {other} still says "
                         f"{seen!r}: keep the columns in step on UPDATE too."
                     )
+                conn.execute(text("DELETE FROM posts WHERE id = :i"), {"i": made})
+                if _one(conn, "SELECT count(*) FROM posts WHERE id = :i", i=made):
+                    raise NotYet(
+                        f"{when}, {who} deleted a post, and it is still there: a BEFORE DELETE "
+                        f"trigger that returns NEW (NULL on a DELETE) cancels it. Fire on "
+                        f"INSERT OR UPDATE only."
+                    )
     finally:
         engine.dispose()
 
@@ -101,19 +112,30 @@ def _column(name: str, column: str) -> list:
     return scenes.scalars(name, f"SELECT {column} FROM posts ORDER BY id")
 
 
-def _run(copy, name: str, argv: list[str], probe: bool = False):
-    """``alembic ARGV`` on the scratch database; NotYet with its error if it fails."""
-    env = scenes.env(name)
+def _run(copy, name: str, argv: list[str], probe: bool = False) -> scenes.Probed | None:
+    """``alembic ARGV`` on the scratch database; NotYet with its error if it fails. Under
+    the probe, what it saw."""
+    env, said = scenes.env(name), f"`alembic {' '.join(argv)}`"
     if probe:
-        ran, scanned = scenes.scans_under_exclusive(copy, env, argv)
+        probed = scenes.scans_under_exclusive(copy, env, argv, timeout=TIMEOUT)
+        ran = probed.run
     else:
-        ran, scanned = processes.run("alembic", argv, copy, env, timeout=60), []
-    if ran.returncode != 0:
+        probed, ran = None, processes.run("alembic", argv, copy, env, timeout=TIMEOUT)
+    if ran.returncode is None:
         raise NotYet(
-            f"`alembic {' '.join(argv)}` fails on a copy of the database: "
-            f"{scenes.error(ran.output)}"
+            f"{said} did not finish within {TIMEOUT} s on a copy of {3002:,} posts: does a "
+            f"loop in it never end?"
         )
-    return scanned
+    if ran.returncode != 0:
+        raise NotYet(f"{said} fails on a copy of the database: {scenes.error(ran.output)}")
+    return probed
+
+
+def _in_order(probed: scenes.Probed, first: str, then: str, message: str) -> None:
+    """The statement matching ``first`` must come before the one matching ``then``."""
+    a, b = probed.first(first), probed.first(then)
+    if a is not None and b is not None and b < a:
+        raise NotYet(message)
 
 
 def _learner_revision(lesson, revision: str, what: str) -> None:
@@ -123,12 +145,14 @@ def _learner_revision(lesson, revision: str, what: str) -> None:
         raise NotYet(problems[0].message)
 
 
-def _same_tables(got: schema.Schema, revision: str, when: str) -> None:
+def _same_tables(got: schema.Schema, revision: str, when: str, whose: str | None = None) -> None:
+    """The tables are what the reference builds at ``revision`` (triggers aside: the
+    learner's may have names of their own). ``whose``: the code at fault."""
     want = reference_schema(revision).without_triggers()
     if got.without_triggers() != want:
         raise NotYet(
-            f"alembic/versions/{revision}_*.py: "
-            + explain_differences(want, got.without_triggers(), "the lesson's step", when)
+            f"{whose or f'alembic/versions/{revision}_*.py'}: "
+            + explain_differences(want, got.without_triggers(), f"revision {revision}", when)
         )
 
 
@@ -146,6 +170,29 @@ def _put(lesson, revision: str) -> list[str]:
         return said
     target.write_bytes(reference.read_bytes())
     return [f"Wrote alembic/versions/{reference.name}.", *said]
+
+
+def _put_contract(lesson) -> list[str]:
+    """The reference 0014; and the reference 0013 too if the learner's does not pair with
+    it (the trigger under other names): then the database, if it ran the learner's 0013,
+    goes back to 0012 through it first, and up again through the reference."""
+    from course_app import magics
+
+    said = _put(lesson, CONTRACT)
+    if contract.judge().outcome == "correct":
+        return said
+    mine = next(iter(sorted(lesson.versions.glob(f"{EXPAND}_*.py"))), None)
+    if mine is None or mine.read_bytes() == reference_file(EXPAND).read_bytes():
+        return said
+    version = lesson.version()
+    if version in (EXPAND, CONTRACT):
+        magics.run(["downgrade", "0012"], lesson.path, version=lesson.version)
+        said.append("Took the database back to 0012 with your revisions' downgrades.")
+    said += _put(lesson, EXPAND)
+    if version in (EXPAND, CONTRACT) and lesson.version() == "0012":
+        magics.run(["upgrade", EXPAND], lesson.path, version=lesson.version)
+        said.append(f"Upgraded it to {EXPAND} again, with the reference's trigger.")
+    return said
 
 
 # -- 1. expand ---------------------------------------------------------------------------------
@@ -166,23 +213,36 @@ def expand(lesson):
     _learner_revision(lesson, EXPAND, "expand posts body")
     with scenes.scene(lesson, "ex", "0012", rows=ROWS) as (name, copy):
         functions = _functions(name)
-        scanned = _run(copy, name, ["upgrade", EXPAND], probe=True)
+        probed = _run(copy, name, ["upgrade", EXPAND], probe=True)
         if scenes.version(name) != [EXPAND]:
             raise NotYet(f"after `alembic upgrade {EXPAND}` the database is not at {EXPAND}.")
         _same_tables(_snapshot(name), EXPAND, f"after upgrade {EXPAND}")
-        copied = _column(name, "body")
-        if copied != ["First words", "More words"]:
+        missed = scenes.scalars(name, OUT_OF_STEP)[0]
+        if missed:
             raise NotYet(
-                f"after upgrade {EXPAND}, the posts already there have body {copied}: the new "
-                f"release would show them empty. Copy content into body for the existing rows."
+                f"after upgrade {EXPAND}, {missed:,} of the {3002:,} posts already there have "
+                f"a body that is not their content: the new release would show them wrong. "
+                f"Copy content into body for every existing row."
             )
-        if scanned:
+        if probed.scanned:
+            scanned = probed.scanned[0]
             raise NotYet(
-                f"`{scanned[0][:80]}` read every row of posts while the ADD COLUMN's ACCESS "
+                f"`{scanned[:80]}` rewrote posts under its own ACCESS EXCLUSIVE (a generated "
+                f"column is computed for every row, and the new release could not write it): "
+                f"add body as a plain nullable column, kept in step by a trigger."
+                if scanned.upper().startswith("ALTER")
+                else f"`{scanned[:80]}` read every row of posts while the ADD COLUMN's ACCESS "
                 f"EXCLUSIVE was still held (to the end of the transaction): on a big table the "
                 f"app stops that long. Run it after a commit: in "
                 f"`with op.get_context().autocommit_block():`."
             )
+        _in_order(
+            probed,
+            r"\bCREATE (OR REPLACE )?TRIGGER\b",
+            r"\bUPDATE\s+posts\b",
+            "the copy of the old rows ran before the trigger was there: a post the old release "
+            "writes or edits in between never gets its body. Create the trigger first, then copy.",
+        )
         releases_in_step(name, f"after upgrade {EXPAND}")
         _run(copy, name, ["downgrade", "0012"])
         back = _snapshot(name)
@@ -198,8 +258,8 @@ def expand(lesson):
                 f"its trigger (DROP FUNCTION {left[0]}())."
             )
     return (
-        "after the expand, both releases work on the same database: a post either one writes "
-        "or edits reads the same through the other, and the old posts have their body."
+        "after the expand, both releases work on the same database: a post either one writes, "
+        "edits or deletes reads the same through the other, and the old posts have their body."
     )
 
 
@@ -264,18 +324,13 @@ def new_release(lesson):
             raise NotAttempted("app/models.py still maps content: map body instead.")
         raise NotYet("Post maps no body column: add it in content's place.")
     for at in (EXPAND, CONTRACT):
-        with scenes.scene(lesson, f"nr{at}", at, rows=() if at == CONTRACT else ROWS) as (name, _):
-            if at == CONTRACT:
-                engine = database.engine(name)
-                with engine.begin() as conn:
-                    conn.execute(text(ROWS[0].replace("content", "body")))
-                engine.dispose()
+        rows = ROWS if at == EXPAND else tuple(r.replace("content", "body") for r in ROWS)
+        with scenes.scene(lesson, f"nr{at}", at, rows=rows) as (name, _):
             when = "after the expand" if at == EXPAND else "after the contract"
             _release_works(module, name, when)
-    got = schema.Schema(
-        tables={"posts": _models_posts(module)},
-    )
-    want = schema.Schema(tables={"posts": stage_models_schema(CONTRACT).tables["posts"]})
+    from course_app.exercises.checks import models_schema
+
+    got, want = models_schema(module.Base.metadata), stage_models_schema(CONTRACT)
     if got != want:
         raise NotYet(
             "app/models.py: " + explain_differences(want, got, "the contract", "in your models")
@@ -286,12 +341,6 @@ def new_release(lesson):
     )
 
 
-def _models_posts(module) -> schema.Table:
-    from course_app.exercises.checks import models_schema
-
-    return models_schema(module.Base.metadata).tables["posts"]
-
-
 # -- 3. contract -------------------------------------------------------------------------------
 
 
@@ -300,11 +349,12 @@ def _models_posts(module) -> schema.Table:
         "Drop the trigger, then its function, then content; then body NOT NULL as in lesson "
         "13: a CHECK added NOT VALID, and in an autocommit block VALIDATE, SET NOT NULL and the "
         "CHECK dropped.",
-        "downgrade() is the expand again: content back (nullable), the function and trigger, "
-        "content filled from body after a commit, then content NOT NULL and body nullable.",
+        "downgrade() is the expand again: body nullable, content back (nullable), the function "
+        "and trigger, then in an autocommit block content filled from body and made NOT NULL "
+        "through a CHECK added NOT VALID and validated.",
     ],
     reference=CONTRACT,
-    apply=lambda lesson: _put(lesson, CONTRACT),
+    apply=lambda lesson: _put_contract(lesson),
     after=(expand,),
 )
 def contract(lesson):
@@ -312,7 +362,7 @@ def contract(lesson):
     with scenes.scene(lesson, "co", "0012", rows=ROWS) as (name, copy):
         functions = _functions(name)
         _run(copy, name, ["upgrade", EXPAND])  # the learner's own expand: its trigger's names
-        scanned = _run(copy, name, ["upgrade", CONTRACT], probe=True)
+        probed = _run(copy, name, ["upgrade", CONTRACT], probe=True)
         if scenes.version(name) != [CONTRACT]:
             raise NotYet(f"after `alembic upgrade {CONTRACT}` the database is not at {CONTRACT}.")
         got = _snapshot(name)
@@ -322,6 +372,20 @@ def contract(lesson):
                 f"after upgrade {CONTRACT}, the trigger {trigger} is still on posts: with content "
                 f"gone, it breaks every write. Drop it, and its function."
             )
+        column, trigger = probed.first(r"DROP COLUMN content"), probed.first(r"DROP TRIGGER")
+        if column is not None and trigger is not None and column < trigger:
+            if probed.committed_between(column, trigger):
+                raise NotYet(
+                    "content was dropped, and committed, while the trigger that writes it was "
+                    'still there: every write to posts fails in between (record "new" has no '
+                    'field "content"). Drop the trigger first.'
+                )
+        unchecked = scenes.unvalidated(name)
+        if unchecked:
+            raise NotYet(
+                f"after upgrade {CONTRACT}, the constraint {unchecked[0]} is NOT VALID: the rows "
+                f"already there were never checked, and may hold NULL. VALIDATE CONSTRAINT it."
+            )
         _same_tables(got, CONTRACT, f"after upgrade {CONTRACT}")
         left = sorted(set(_functions(name)) - set(functions))
         if left:
@@ -329,23 +393,44 @@ def contract(lesson):
                 f"after the contract, the function {left[0]}() is still there, with no trigger "
                 f"to run it: DROP FUNCTION {left[0]}() after the trigger."
             )
-        if _column(name, "body") != ["First words", "More words"]:
-            raise NotYet(f"after upgrade {CONTRACT}, the posts' bodies are not what they were.")
-        if scanned:
+        if scenes.scalars(name, "SELECT count(*) FROM posts WHERE body IS NULL")[0]:
+            raise NotYet(f"after upgrade {CONTRACT}, some posts have no body.")
+        if probed.scanned:
             raise NotYet(
-                f"`{scanned[0][:80]}` read every row of posts while the migration held ACCESS "
-                f"EXCLUSIVE on it: make body NOT NULL as lesson 13 did, through a CHECK added "
-                f"NOT VALID and validated after a commit."
+                f"`{probed.scanned[0][:80]}` read every row of posts while the migration held "
+                f"ACCESS EXCLUSIVE on it: make body NOT NULL as lesson 13 did, through a CHECK "
+                f"added NOT VALID and validated after a commit."
             )
-        _run(copy, name, ["downgrade", EXPAND])
-        _same_tables(_snapshot(name), EXPAND, f"after downgrade {EXPAND}")
-        if _column(name, "content") != ["First words", "More words"]:
+        down = _run(copy, name, ["downgrade", EXPAND], probe=True)
+        whose = f"{CONTRACT}'s downgrade()"
+        _same_tables(_snapshot(name), EXPAND, f"after downgrade {EXPAND}", whose)
+        if scenes.scalars(name, OUT_OF_STEP)[0]:
             raise NotYet(
-                f"after downgrade {EXPAND}, content is {_column(name, 'content')}: fill it from "
-                f"body, or the old release shows the posts empty."
+                f"after downgrade {EXPAND}, content is not what body says in every post: "
+                f"{whose} must fill it from body, or the old release shows the posts empty."
             )
+        if down.scanned:
+            raise NotYet(
+                f"{whose}: `{down.scanned[0][:80]}` read every row of posts while ACCESS "
+                f"EXCLUSIVE was held: fill content after a commit, and make it NOT NULL through "
+                f"a CHECK added NOT VALID and validated, as in the upgrade."
+            )
+        _in_order(
+            down,
+            r"\bCREATE (OR REPLACE )?TRIGGER\b",
+            r"\bUPDATE\s+posts\b",
+            f"{whose} fills content before the trigger is back: a post the new release writes "
+            f"in between gets no content. Create the trigger first, then copy.",
+        )
         releases_in_step(name, f"after downgrade {EXPAND}")
+        _run(copy, name, ["downgrade", "0012"])
+        if _snapshot(name) != reference_schema("0012") or set(_functions(name)) - set(functions):
+            raise NotYet(
+                f"after {CONTRACT}'s downgrade, your {EXPAND}'s downgrade fails to take the "
+                f"database back to 0012 cleanly: {CONTRACT}'s downgrade must re-create the "
+                f"trigger and function under the names {EXPAND}'s downgrade drops."
+            )
     return (
         "content and its trigger are gone, body is NOT NULL without a scan under ACCESS "
-        "EXCLUSIVE, and the downgrade brings back a database both releases work on."
+        "EXCLUSIVE, and the downgrade brings back a database both releases work on, down to 0012."
     )

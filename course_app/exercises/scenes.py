@@ -9,13 +9,15 @@ a short lock_timeout), never by reading the revision's source.
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import text
 
-from course_app import database, lessons, locks
+from course_app import database, lessons, locks, processes
 
 
 @contextlib.contextmanager
@@ -55,6 +57,17 @@ def scalars(name: str, sql: str, **params) -> list:
             return list(conn.execute(text(sql), params).scalars())
     finally:
         engine.dispose()
+
+
+def unvalidated(name: str, table: str = "posts") -> list[str]:
+    """The constraints on ``table`` added NOT VALID and never validated (a NOT NULL too,
+    since PostgreSQL 18: the column then says NOT NULL, and old rows may hold NULL)."""
+    return scalars(
+        name,
+        "SELECT conname FROM pg_constraint WHERE conrelid = to_regclass(:table) "
+        "AND NOT convalidated ORDER BY 1",
+        table=table,
+    )
 
 
 def version(name: str) -> list[str]:
@@ -128,6 +141,7 @@ from sqlalchemy.engine import Engine
 from alembic.config import main
 
 TABLE, OUT = os.environ["COURSE_PROBE_TABLE"], os.environ["COURSE_PROBE_OUT"]
+LOG = os.environ["COURSE_PROBE_LOG"]
 SCANS = "SELECT coalesce(pg_stat_get_xact_numscans(to_regclass(%s)), 0)"
 HELD = (
     "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = "
@@ -149,6 +163,9 @@ def note(statement):
 @event.listens_for(Engine, "before_cursor_execute")
 def ahead(conn, cursor, statement, parameters, context, executemany):
     raw = conn.connection.dbapi_connection
+    with open(LOG, "a") as log:  # a statement in autocommit mode is a transaction of its own
+        said = ("[autocommit] " if raw.autocommit else "") + " ".join(statement.split())
+        log.write(json.dumps(said) + "\\n")
     if not raw.autocommit:
         with raw.cursor() as probe:
             before[id(raw)] = look(probe, SCANS)
@@ -179,20 +196,59 @@ def after(conn, cursor, statement, parameters, context, executemany):
             note(statement)
 
 
+@event.listens_for(Engine, "commit")
+def committed(conn):
+    with open(LOG, "a") as log:
+        log.write(json.dumps("COMMIT") + "\\n")
+
+
 sys.argv = ["alembic", *sys.argv[1:]]
 main(argv=sys.argv[1:], prog="alembic")
 """
 
 
-def scans_under_exclusive(copy: Path, environment: dict, argv: list[str], table: str = "posts"):
+@dataclass
+class Probed:
+    """A migration run under the probe: how it ended, the statements that read the table
+    through under ACCESS EXCLUSIVE, and every statement it ran, in order."""
+
+    run: "processes.Finished"
+    scanned: list[str]
+    statements: list[str]
+
+    def first(self, pattern: str) -> int | None:
+        """Where the first statement matching ``pattern`` (a regex, any case) ran."""
+        found = [i for i, s in enumerate(self.statements) if re.search(pattern, s, re.I)]
+        return found[0] if found else None
+
+    def committed_between(self, first: int, then: int) -> bool:
+        """Did a commit come between the two statements (so that others saw the first
+        without the second)?"""
+        between = self.statements[first + 1 : then + 1]
+        return any(s == "COMMIT" or s.startswith("[autocommit]") for s in between) or (
+            self.statements[first].startswith("[autocommit]")
+        )
+
+
+def scans_under_exclusive(
+    copy: Path, environment: dict, argv: list[str], table: str = "posts", timeout: float = 60
+) -> Probed:
     """Run ``alembic ARGV`` in ``copy`` and note each statement that read all of ``table``
     while its transaction held ACCESS EXCLUSIVE on it: minutes of a site down, on a big
-    table, whatever else the migration got right. Returns (the run, those statements)."""
-    from course_app import processes
-
+    table, whatever else the migration got right."""
     with tempfile.TemporaryDirectory(prefix="course-probe-") as folder:
-        out = Path(folder) / "scans"
-        out.touch(mode=0o600)
-        env = {**environment, "COURSE_PROBE_TABLE": table, "COURSE_PROBE_OUT": str(out)}
-        ran = processes.run("python", [SCANS_PROBE, *argv], copy, env, timeout=60)
-        return ran, [json.loads(line) for line in out.read_text().splitlines()]
+        out, log = Path(folder) / "scans", Path(folder) / "log"
+        for path in (out, log):
+            path.touch(mode=0o600)
+        env = {
+            **environment,
+            "COURSE_PROBE_TABLE": table,
+            "COURSE_PROBE_OUT": str(out),
+            "COURSE_PROBE_LOG": str(log),
+        }
+        ran = processes.run("python", [SCANS_PROBE, *argv], copy, env, timeout=timeout)
+        return Probed(
+            ran,
+            [json.loads(line) for line in out.read_text().splitlines()],
+            [json.loads(line) for line in log.read_text().splitlines()],
+        )

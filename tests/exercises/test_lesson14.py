@@ -71,7 +71,10 @@ CASES = [
         names="read every row of posts while the ADD COLUMN's ACCESS EXCLUSIVE",
     ),
     wrong(
-        E, "no copy of the old rows", expand((BACKFILL, "")), names="posts already there have body"
+        E,
+        "no copy of the old rows",
+        expand((BACKFILL, "")),
+        names="posts already there have a body that is not",
     ),
     wrong(
         E,
@@ -118,6 +121,54 @@ CASES = [
             ),
         ),
         names="content",
+    ),
+    wrong(
+        E,
+        "the trigger after the copy",
+        expand((MAKE + BACKFILL, BACKFILL + MAKE)),
+        names="copy of the old rows ran before the trigger",
+    ),
+    wrong(
+        E,
+        "a generated column",
+        expand(
+            (
+                '    op.add_column("posts", sa.Column("body", sa.String(), nullable=True))\n'
+                + MAKE
+                + BACKFILL,
+                "    with op.get_context().autocommit_block():\n"
+                '        op.execute("ALTER TABLE posts ADD COLUMN body varchar GENERATED ALWAYS AS (content) STORED")\n',
+            ),
+            (DROPS, ""),
+        ),
+        names="INSERT by the new release.*fails|generated column",
+    ),
+    wrong(
+        E,
+        "a trigger that fires on DELETE too",
+        expand(
+            ("BEFORE INSERT OR UPDATE", "BEFORE INSERT OR UPDATE OR DELETE"),
+            (
+                "    ELSIF NEW.content IS DISTINCT FROM OLD.content THEN",
+                "    ELSIF TG_OP = 'UPDATE' AND NEW.content IS DISTINCT FROM OLD.content THEN",
+            ),
+            (
+                "    ELSIF NEW.body IS DISTINCT FROM OLD.body THEN",
+                "    ELSIF TG_OP = 'UPDATE' AND NEW.body IS DISTINCT FROM OLD.body THEN",
+            ),
+        ),
+        names="deleted a post, and it is still there",
+    ),
+    wrong(
+        E,
+        "one batch of the copy",
+        expand(
+            (
+                'WHERE body IS NULL")',
+                'WHERE id IN (SELECT id FROM posts WHERE body IS NULL LIMIT 1000)")',
+            )
+        ),
+        names="posts already there have a body that is not their content",
     ),
     right(
         E,
@@ -243,9 +294,9 @@ CASES = [
         contract(('        op.alter_column("posts", "body", nullable=False)\n', "")),
         names="body",
     ),
-    right(
+    wrong(
         C,
-        "the drops in the autocommit block, IF EXISTS",
+        "content dropped and committed before the trigger",
         contract(
             (
                 DROPS + '    op.drop_column("posts", "content")\n',
@@ -260,6 +311,59 @@ CASES = [
                 '        op.execute("ALTER TABLE posts VALIDATE',
             ),
         ),
+        names="content was dropped, and committed, while the trigger",
+    ),
+    wrong(
+        C,
+        "a NOT NULL constraint added NOT VALID and never validated",
+        contract(
+            (
+                '    op.create_check_constraint(\n        "body_not_null", "posts", "body IS NOT NULL", postgresql_not_valid=True\n    )\n'
+                "    with op.get_context().autocommit_block():\n"
+                '        op.execute("ALTER TABLE posts VALIDATE CONSTRAINT ck_posts_body_not_null")\n'
+                '        op.alter_column("posts", "body", nullable=False)\n'
+                '        op.drop_constraint(op.f("ck_posts_body_not_null"), "posts", type_="check")\n',
+                '    op.execute("ALTER TABLE posts ADD CONSTRAINT body_nn NOT NULL body NOT VALID")\n',
+            )
+        ),
+        names="body_nn is NOT VALID",
+    ),
+    wrong(
+        C,
+        "a downgrade that leaves body NOT NULL",
+        contract(('    op.alter_column("posts", "body", nullable=True)\n', "")),
+        names="0014's downgrade\\(\\)",
+    ),
+    wrong(
+        C,
+        "a downgrade that copies before the trigger is back",
+        contract(
+            (
+                "    op.execute(SYNC)\n",
+                '    op.execute("UPDATE posts SET content = body")\n    op.execute(SYNC)\n',
+            ),
+        ),
+        names="read every row|before the trigger is back",
+    ),
+    wrong(
+        C,
+        "a downgrade with a trigger of its own name",
+        contract(
+            (
+                "    op.execute(SYNC)\n",
+                "    op.execute(SYNC.replace('posts_body_sync', 'posts_content_sync'))\n",
+            ),
+            (
+                'ON posts "\n        "FOR EACH ROW EXECUTE FUNCTION posts_body_sync()"',
+                'ON posts "\n        "FOR EACH ROW EXECUTE FUNCTION posts_content_sync()"',
+            ),
+        ),
+        names="downgrade 0012",
+    ),
+    right(
+        C,
+        "the function dropped with CASCADE, which takes its trigger",
+        contract((DROPS, '    op.execute("DROP FUNCTION posts_body_sync() CASCADE")\n')),
     ),
     right(
         C,
@@ -297,6 +401,7 @@ APPLY_FROM = [
         "the copy in the ADD COLUMN's transaction",
         "content and body both mapped",
         "the trigger left",
+        "a downgrade with a trigger of its own name",
     )
 ]
 

@@ -1,0 +1,285 @@
+"""Lesson 15, data migrations and enums: a PostgreSQL enum added to a table, a backfill of
+100,000 rows in batches that does not lean on the models, and an enum value added and
+used in one deploy.
+
+The checks run the learner's revisions on scratch databases and judge what they leave:
+the enum type and its labels (after the downgrade too), every row's status, how many
+transactions wrote the rows (each row's ``xmin`` names the one that last wrote it: one
+for all of them means one transaction held every row lock to the end), and whether the
+backfill still works once app/models.py says something else, as it will in a year.
+"""
+
+import re
+
+from course_app import processes, schema
+from course_app.exercises import NotYet, exercise, scenes
+from course_app.exercises.checks import explain_differences, reference_file, reference_schema
+from course_app.exercises.checks import revision_file as _revision_file
+from course_app.exercises.repair import save_files
+from course_app.history import History
+
+ROWS = ("INSERT INTO posts (title, body) VALUES ('Hello', 'Hi'), ('Again', 'Hi again')",)
+MANY = 100_000
+MANY_ROWS = (
+    "INSERT INTO posts (title, body, published) "
+    f"SELECT 'Post ' || i, 'Hi', i % 4 <> 0 FROM generate_series(1, {MANY}) i",
+)
+OLD_AND_NEW = (
+    "INSERT INTO posts (title, body, published, status, created_at) VALUES "
+    "('Old draft', 'Hi', false, 'draft', '2020-05-01'), "
+    "('New draft', 'Hi', false, 'draft', '2026-11-01'), "
+    "('Old post', 'Hi', true, 'published', '2020-05-01')",
+)
+WHAT = {
+    "0015": "add post status",
+    "0016": "backfill post status",
+    "0017": "add archived status",
+    "0018": "archive old drafts",
+}
+
+
+def _revisions(lesson, *revisions: str) -> None:
+    for revision in revisions:
+        _revision_file(lesson, revision, WHAT[revision])
+    problems = History(lesson.path).problems()
+    if problems:
+        raise NotYet(problems[0].message)
+
+
+def _alembic(copy, name: str, *argv: str, timeout: float = 60):
+    ran = processes.run("alembic", list(argv), copy, scenes.env(name), timeout=timeout)
+    if ran.returncode is None:
+        raise NotYet(f"`alembic {' '.join(argv)}` was still running after {timeout:.0f} s.")
+    return ran
+
+
+def _failed(ran, argv: str) -> NotYet:
+    return NotYet(f"`alembic {argv}` fails on a copy of the database: {scenes.error(ran.output)}")
+
+
+def _snapshot(name: str) -> schema.Schema:
+    from course_app import database
+
+    engine = database.engine(name)
+    try:
+        with engine.connect() as conn:
+            return schema.snapshot(conn)
+    finally:
+        engine.dispose()
+
+
+def _put(lesson, *revisions: str) -> list[str]:
+    """The reference revisions in place; the learner's own moved aside."""
+    said = []
+    for revision in revisions:
+        reference = reference_file(revision)
+        target = lesson.versions / reference.name
+        mine = [
+            p
+            for p in lesson.versions.glob(f"{revision}_*.py")
+            if p.read_bytes() != reference.read_bytes()
+        ]
+        if mine:
+            said.append(save_files(lesson, mine))
+        if not target.exists():
+            target.write_bytes(reference.read_bytes())
+            said.insert(0, f"Wrote alembic/versions/{reference.name}.")
+    return said
+
+
+# -- 1. an enum on a table that exists ---------------------------------------------------------
+
+
+@exercise(
+    hints=[
+        "op.add_column does not create the enum type (op.create_table would): "
+        'status = sa.Enum("draft", "published", name="post_status"), then '
+        "status.create(op.get_bind()) before the add_column.",
+        "op.drop_column leaves the type behind: status.drop(op.get_bind()) after it, in "
+        "downgrade().",
+    ],
+    reference="0015",
+    apply=lambda lesson: _put(lesson, "0015"),
+)
+def status_type(lesson):
+    _revisions(lesson, "0015")
+    with scenes.scene(lesson, "st", "0014", rows=ROWS) as (name, copy):
+        ran = _alembic(copy, name, "upgrade", "0015")
+        if 'type "post_status" does not exist' in ran.output:
+            raise NotYet(
+                '`alembic upgrade 0015` fails: type "post_status" does not exist. '
+                "op.add_column does not create an enum type (op.create_table would): create it "
+                "first, status.create(op.get_bind())."
+            )
+        if ran.returncode != 0:
+            raise _failed(ran, "upgrade 0015")
+        built = _snapshot(name)
+        if built != reference_schema("0015"):
+            raise NotYet(
+                "alembic/versions/0015_*.py: "
+                + explain_differences(
+                    reference_schema("0015"), built, "the exercise", "after upgrade 0015"
+                )
+            )
+        ran = _alembic(copy, name, "downgrade", "0014")
+        if ran.returncode != 0:
+            raise _failed(ran, "downgrade 0014")
+        back = _snapshot(name)
+        if back.enums:
+            raise NotYet(
+                f"after downgrade 0014, the enum type {sorted(back.enums)[0][0]} is still there: "
+                f"op.drop_column leaves it, and the next upgrade fails on it. Drop it in "
+                f"downgrade(), after the column: status.drop(op.get_bind())."
+            )
+        if back != reference_schema("0014"):
+            raise NotYet(
+                "0015's downgrade() does not undo its upgrade(): "
+                + explain_differences(reference_schema("0014"), back, "0014", "after downgrade")
+            )
+        ran = _alembic(copy, name, "upgrade", "0015")
+        if ran.returncode != 0:
+            raise NotYet(
+                f"upgrade 0015, downgrade 0014, upgrade 0015 again: the second upgrade fails "
+                f"({scenes.error(ran.output)})."
+            )
+    return (
+        "the type is created before the column and dropped after it: upgrade, downgrade and "
+        "upgrade again leave nothing behind."
+    )
+
+
+# -- 2. a backfill in batches --------------------------------------------------------------------
+
+WRONG_STATUS = (
+    "SELECT count(*) FROM posts WHERE status IS DISTINCT FROM "
+    "(CASE WHEN published THEN 'published' ELSE 'draft' END)::post_status"
+)
+
+
+def _a_year_later(copy) -> None:
+    """app/models.py as it may read in a year: the posts table renamed to articles."""
+    models = copy / "app" / "models.py"
+    models.write_text(
+        re.sub(r'__tablename__ = "posts"', '__tablename__ = "articles"', models.read_text())
+    )
+
+
+@exercise(
+    hints=[
+        "In an autocommit block, loop over id ranges of 10,000 and run one UPDATE a range, "
+        "with the range's ends as bind parameters: sa.text(\"... WHERE id > :low AND id <= "
+        ':high"), {"low": ..., "high": ...}. Each UPDATE then commits on its own.',
+        'Describe what you need of posts with sa.table("posts", sa.column("id")), never '
+        "with app.models: the models will change, this revision must not. The value is "
+        "CASE WHEN published THEN 'published' ELSE 'draft' END::post_status.",
+    ],
+    reference="0016",
+    apply=lambda lesson: _put(lesson, "0015", "0016"),
+    after=(status_type,),
+)
+def backfill(lesson):
+    _revisions(lesson, "0015", "0016")
+    with scenes.scene(lesson, "bf", "0015", rows=MANY_ROWS) as (name, copy):
+        models = (copy / "app" / "models.py").read_text()
+        _a_year_later(copy)
+        ran = _alembic(copy, name, "upgrade", "0016", timeout=90)
+        if ran.returncode != 0:
+            (copy / "app" / "models.py").write_text(models)  # as they are today: does it work?
+            if "articles" in ran.output or _alembic(copy, name, "upgrade", "0016").returncode == 0:
+                raise NotYet(
+                    "0016 fails once app/models.py says something else (here, posts renamed to "
+                    "articles, as may happen in a year): it reads the models. Describe the "
+                    'table with sa.table("posts", sa.column(...)) in the revision itself.'
+                )
+            raise _failed(ran, "upgrade 0016")
+        wrong = scenes.scalars(name, WRONG_STATUS)[0]
+        if wrong:
+            raise NotYet(
+                f"after upgrade 0016, {wrong} of the {MANY:,} posts have the wrong status (NULL, "
+                f"or not what published says): 'published' for a published post, 'draft' else."
+            )
+        writers = scenes.scalars(name, "SELECT count(DISTINCT xmin::text) FROM posts")[0]
+        if writers == 1:
+            raise NotYet(
+                f"one transaction wrote all {MANY:,} rows: it kept every one of them locked "
+                f"until the last was done, and a writer to any post waited that long. Commit "
+                f"each batch: one UPDATE a batch, in `with op.get_context().autocommit_block():`."
+            )
+        if writers > MANY // 1000:
+            raise NotYet(
+                f"{writers:,} transactions wrote the {MANY:,} rows: batches that small make the "
+                f"backfill slow (a commit each). Take 1,000 to 50,000 rows a batch."
+            )
+        ran = _alembic(copy, name, "downgrade", "0015")
+        if ran.returncode != 0:
+            raise _failed(ran, "downgrade 0015")
+    return (
+        f"the {MANY:,} posts got their status in {writers} batches, each committed on its own, "
+        f"and the revision works the same with models that have changed."
+    )
+
+
+# -- 3. a new value, used in the same deploy -----------------------------------------------------
+
+
+@exercise(
+    hints=[
+        "ALTER TYPE post_status ADD VALUE 'archived' may run in a transaction, but the value "
+        "cannot be used before that transaction commits; `upgrade head` runs 0017 and 0018 in "
+        "one. Run the ALTER TYPE in `with op.get_context().autocommit_block():`.",
+        "PostgreSQL cannot drop an enum value: let 0017's downgrade leave it, and add it "
+        "IF NOT EXISTS, so that up, down and up again works. 0018's downgrade turns archived "
+        "posts back into drafts.",
+    ],
+    reference="0018",
+    apply=lambda lesson: _put(lesson, "0015", "0016", "0017", "0018"),
+    after=(backfill,),
+)
+def archived(lesson):
+    _revisions(lesson, "0015", "0016", "0017", "0018")
+    with scenes.scene(lesson, "ar", "0016", rows=OLD_AND_NEW) as (name, copy):
+        ran = _alembic(copy, name, "upgrade", "head")
+        if "unsafe use of new value" in ran.output:
+            raise NotYet(
+                '`alembic upgrade head` from 0016 fails: unsafe use of new value "archived". '
+                "A value added by ALTER TYPE cannot be used before its transaction commits, and "
+                "Alembic runs 0017 and 0018 in one: put the ALTER TYPE in "
+                "`with op.get_context().autocommit_block():`."
+            )
+        if ran.returncode != 0:
+            raise _failed(ran, "upgrade head")
+        labels = dict(_snapshot(name).enums).get("post_status")
+        if labels != ("draft", "published", "archived"):
+            raise NotYet(
+                f"after upgrade head, post_status has the values {labels}: add 'archived' after "
+                f"the two there are."
+            )
+        statuses = scenes.scalars(name, "SELECT status::text FROM posts ORDER BY id")
+        if statuses != ["archived", "draft", "published"]:
+            raise NotYet(
+                f"after upgrade head, the old draft, the new draft and the old published post "
+                f"have the statuses {statuses}: archive only drafts created before 2025 (a "
+                f"bind parameter for the date)."
+            )
+        ran = _alembic(copy, name, "downgrade", "0016")
+        if ran.returncode != 0:
+            raise _failed(ran, "downgrade 0016")
+        statuses = scenes.scalars(name, "SELECT status::text FROM posts ORDER BY id")
+        if statuses != ["draft", "draft", "published"]:
+            raise NotYet(
+                f"after downgrade 0016, the posts have the statuses {statuses}: nothing at 0016 "
+                f"knows 'archived'. 0018's downgrade should make the archived posts drafts again "
+                f"(hidden, as they were), not published."
+            )
+        ran = _alembic(copy, name, "upgrade", "head")
+        if "already exists" in ran.output:
+            raise NotYet(
+                'up, down and up again fails: enum label "archived" already exists. PostgreSQL '
+                "cannot drop an enum value, so it stayed: add it with ADD VALUE IF NOT EXISTS."
+            )
+        if ran.returncode != 0:
+            raise _failed(ran, "upgrade head (again)")
+    return (
+        "`upgrade head` adds 'archived' and uses it in one deploy, the downgrade hides the "
+        "archived posts as drafts, and up, down and up again works."
+    )
