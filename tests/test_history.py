@@ -2,7 +2,7 @@
 
 import time
 
-from course_app import lessons
+from course_app import lessons, stage_models
 from course_app.exercises.checks import reference_file
 from course_app.history import History
 
@@ -23,10 +23,10 @@ def _revision(rev: str, down: str | None, body: str = "    pass") -> str:
     )
 
 
-def test_the_reference_history_is_one_line_then_two_branches_and_their_merge():
+def test_the_reference_history_is_one_line_then_two_branches_and_their_merge_then_one_line():
     history = History(lessons.REFERENCE_DIR.parent, lessons.REFERENCE_DIR / "versions")
     assert history.problems() == []
-    assert history.heads == ["0010"]
+    assert history.heads == [stage_models.head()]
     assert history.by_id["0008"].down == ("0006", "0007")
     assert history.by_id["0006"].down == history.by_id["0007"].down == ("0005",)
     assert "upgrade" not in history.by_id["0002"].empty

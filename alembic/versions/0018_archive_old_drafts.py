@@ -1,6 +1,6 @@
 """archive old drafts
 
-Lesson 15: drafts nobody has touched since before 2025 are archived. A bind
+Lesson 15: drafts created before 2025 are archived. A bind
 parameter carries the date (never a value pasted into the SQL).
 
 The downgrade cannot know which archived posts were drafts before and which were

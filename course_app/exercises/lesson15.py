@@ -10,8 +10,11 @@ backfill still works once app/models.py says something else, as it will in a yea
 """
 
 import re
+import time
 
-from course_app import processes, schema
+from sqlalchemy import text
+
+from course_app import locks, processes, schema
 from course_app.exercises import NotYet, exercise, scenes
 from course_app.exercises.checks import explain_differences, reference_file, reference_schema
 from course_app.exercises.checks import revision_file as _revision_file
@@ -19,17 +22,29 @@ from course_app.exercises.repair import save_files
 from course_app.history import History
 
 ROWS = ("INSERT INTO posts (title, body) VALUES ('Hello', 'Hi'), ('Again', 'Hi again')",)
-MANY = 100_000
+# A hundred thousand posts and a few, some deleted: ids with a gap, and a last batch short.
+MANY = 100_005
 MANY_ROWS = (
     "INSERT INTO posts (title, body, published) "
     f"SELECT 'Post ' || i, 'Hi', i % 4 <> 0 FROM generate_series(1, {MANY}) i",
+    "DELETE FROM posts WHERE id > 40000 AND id <= 40050",
+)
+LEFT = MANY - 50
+SAMPLE = [1, 12_500, 25_000, 37_500, 50_000, 62_500, 75_000, 87_500, 100_005]
+PARTLY = (
+    "SELECT count(*) FILTER (WHERE status IS NULL) > 0 AND count(*) FILTER (WHERE status IS "
+    "NOT NULL) > 0 FROM posts WHERE id = ANY(:ids)"
 )
 OLD_AND_NEW = (
     "INSERT INTO posts (title, body, published, status, created_at) VALUES "
     "('Old draft', 'Hi', false, 'draft', '2020-05-01'), "
     "('New draft', 'Hi', false, 'draft', '2026-11-01'), "
-    "('Old post', 'Hi', true, 'published', '2020-05-01')",
+    "('Old post', 'Hi', true, 'published', '2020-05-01'), "
+    "('Draft of the last day of 2024', 'Hi', false, 'draft', '2024-12-31 12:00+00'), "
+    "('Draft of 2025', 'Hi', false, 'draft', '2025-06-01')",
 )
+ARCHIVED = ["archived", "draft", "published", "archived", "draft"]
+DOWN_AGAIN = ["draft", "draft", "published", "draft", "draft"]
 WHAT = {
     "0015": "add post status",
     "0016": "backfill post status",
@@ -128,7 +143,8 @@ def status_type(lesson):
         if back.enums:
             raise NotYet(
                 f"after downgrade 0014, the enum type {sorted(back.enums)[0][0]} is still there: "
-                f"op.drop_column leaves it, and the next upgrade fails on it. Drop it in "
+                f"op.drop_column leaves it, so the database is not what 0014 built (and an "
+                f"upgrade that creates it without checkfirst fails on it). Drop it in "
                 f"downgrade(), after the column: status.drop(op.get_bind())."
             )
         if back != reference_schema("0014"):
@@ -164,6 +180,42 @@ def _a_year_later(copy) -> None:
     )
 
 
+def _watched(copy, name: str, argv: list[str], timeout: float = 60):
+    """Run ``alembic ARGV`` and look, while it runs, at a few posts spread over the table:
+    did some have their status while others had not yet? Only a committed batch shows
+    (a savepoint, or a batch in one long transaction, shows nothing until the end)."""
+    run = processes.Run("alembic", argv, copy, scenes.env(name))
+    seen_partly, deadline = False, time.monotonic() + timeout
+    with locks.watching(name) as conn:
+        while run.running() and time.monotonic() < deadline:
+            seen_partly = seen_partly or bool(conn.execute(text(PARTLY), {"ids": SAMPLE}).scalar())
+            time.sleep(0.003)
+    return run.finish(timeout=1), seen_partly
+
+
+def _in_one_upgrade(lesson) -> None:
+    """0015 and 0016 in one `upgrade`, as the lesson deploys them: a backfill on a connection
+    of its own waits for 0015's lock on posts, held by Alembic's transaction, for good."""
+    with scenes.scene(lesson, "b1", "0014", rows=ROWS) as (name, copy):
+        both = locks.Process(
+            name, "migration", "alembic", ["upgrade", "0016"], copy, scenes.env(name)
+        )
+        if both.waiting:
+            locks.terminate(name, "migration")
+            both.finish(timeout=10)
+            raise NotYet(
+                "`alembic upgrade 0016` from 0014 (0015 and 0016 in one upgrade, as a deploy runs "
+                "them) waits for good: 0016 writes through a connection of its own, which waits "
+                "for the lock 0015's ADD COLUMN holds in Alembic's transaction. Use op.get_bind(), "
+                "in an autocommit block."
+            )
+        if both.finish(timeout=30).returncode != 0:
+            raise NotYet(
+                f"`alembic upgrade 0016` from 0014 (0015 and 0016 in one upgrade) fails: "
+                f"{scenes.error(both.output)}"
+            )
+
+
 @exercise(
     hints=[
         "In an autocommit block, loop over id ranges of 10,000 and run one UPDATE a range, "
@@ -182,7 +234,13 @@ def backfill(lesson):
     with scenes.scene(lesson, "bf", "0015", rows=MANY_ROWS) as (name, copy):
         models = (copy / "app" / "models.py").read_text()
         _a_year_later(copy)
-        ran = _alembic(copy, name, "upgrade", "0016", timeout=90)
+        ran, partly = _watched(copy, name, ["upgrade", "0016"], timeout=90)
+        if ran.returncode is None:
+            raise NotYet(
+                f"`alembic upgrade 0016` was still running after 90 s: {LEFT:,} rows take a "
+                f"second or two in batches. Is there a pause between batches, or a loop that "
+                f"never ends?"
+            )
         if ran.returncode != 0:
             (copy / "app" / "models.py").write_text(models)  # as they are today: does it work?
             if "articles" in ran.output or _alembic(copy, name, "upgrade", "0016").returncode == 0:
@@ -192,30 +250,49 @@ def backfill(lesson):
                     'table with sa.table("posts", sa.column(...)) in the revision itself.'
                 )
             raise _failed(ran, "upgrade 0016")
+        if scenes.version(name) != ["0016"]:
+            raise NotYet(
+                f"`alembic upgrade 0016` said it was done, but the database is at "
+                f"{', '.join(scenes.version(name)) or 'base'}: a commit() of your own ended "
+                f"Alembic's transaction, and the version it writes at the end was lost. Use "
+                f"`with op.get_context().autocommit_block():` instead."
+            )
         wrong = scenes.scalars(name, WRONG_STATUS)[0]
         if wrong:
             raise NotYet(
-                f"after upgrade 0016, {wrong} of the {MANY:,} posts have the wrong status (NULL, "
-                f"or not what published says): 'published' for a published post, 'draft' else."
+                f"after upgrade 0016, {wrong:,} of the {LEFT:,} posts have the wrong status "
+                f"(NULL, or not what published says): 'published' for a published post, 'draft' "
+                f"else. (Their ids go up to {MANY:,}, with a gap, and the last batch is short.)"
             )
-        writers = scenes.scalars(name, "SELECT count(DISTINCT xmin::text) FROM posts")[0]
-        if writers == 1:
+        largest = scenes.scalars(
+            name, "SELECT max(n) FROM (SELECT count(*) AS n FROM posts GROUP BY xmin::text) t"
+        )[0]
+        if not partly or largest == LEFT:
             raise NotYet(
-                f"one transaction wrote all {MANY:,} rows: it kept every one of them locked "
-                f"until the last was done, and a writer to any post waited that long. Commit "
-                f"each batch: one UPDATE a batch, in `with op.get_context().autocommit_block():`."
+                f"no batch showed before the last one was done: one transaction wrote the "
+                f"{LEFT:,} rows (savepoints, or batches inside Alembic's transaction, commit "
+                f"nothing), and kept every one of them locked until the end. Commit each batch: "
+                f"one UPDATE a batch, in `with op.get_context().autocommit_block():`."
             )
-        if writers > MANY // 1000:
+        batches = scenes.scalars(name, "SELECT count(DISTINCT xmin::text) FROM posts")[0]
+        if largest > 50_000:
             raise NotYet(
-                f"{writers:,} transactions wrote the {MANY:,} rows: batches that small make the "
+                f"one batch wrote {largest:,} rows, and kept them locked until it was done: "
+                f"take 1,000 to 50,000 rows a batch (10,000, say)."
+            )
+        if batches > LEFT // 1000:
+            raise NotYet(
+                f"{batches:,} transactions wrote the {LEFT:,} rows: batches that small make the "
                 f"backfill slow (a commit each). Take 1,000 to 50,000 rows a batch."
             )
         ran = _alembic(copy, name, "downgrade", "0015")
         if ran.returncode != 0:
             raise _failed(ran, "downgrade 0015")
+    _in_one_upgrade(lesson)
     return (
-        f"the {MANY:,} posts got their status in {writers} batches, each committed on its own, "
-        f"and the revision works the same with models that have changed."
+        f"the {LEFT:,} posts got their status in {batches} batches, each committed on its own, "
+        f"and the revision works the same with models that have changed, and in one upgrade "
+        f"with 0015."
     )
 
 
@@ -248,6 +325,13 @@ def archived(lesson):
             )
         if ran.returncode != 0:
             raise _failed(ran, "upgrade head")
+        if scenes.version(name) != ["0018"]:
+            raise NotYet(
+                f"`alembic upgrade head` said it was done, but the database is at "
+                f"{', '.join(scenes.version(name)) or 'base'}: a commit() of your own ended "
+                f"Alembic's transaction, and what came after it was rolled back. Use "
+                f"`with op.get_context().autocommit_block():`."
+            )
         labels = dict(_snapshot(name).enums).get("post_status")
         if labels != ("draft", "published", "archived"):
             raise NotYet(
@@ -255,21 +339,29 @@ def archived(lesson):
                 f"the two there are."
             )
         statuses = scenes.scalars(name, "SELECT status::text FROM posts ORDER BY id")
-        if statuses != ["archived", "draft", "published"]:
+        if statuses != ARCHIVED:
             raise NotYet(
-                f"after upgrade head, the old draft, the new draft and the old published post "
-                f"have the statuses {statuses}: archive only drafts created before 2025 (a "
-                f"bind parameter for the date)."
+                f"after upgrade head, drafts from 2020, 2026, the last day of 2024 and 2025, and "
+                f"a post published in 2020, have the statuses {statuses}: archive only the "
+                f"drafts created before 2025 (a bind parameter for the date)."
             )
         ran = _alembic(copy, name, "downgrade", "0016")
         if ran.returncode != 0:
             raise _failed(ran, "downgrade 0016")
+        if "status" not in _snapshot(name).tables["posts"].columns:
+            raise NotYet(
+                "after downgrade 0016, posts.status is gone: DROP TYPE ... CASCADE drops every "
+                "column of that type too. PostgreSQL cannot drop an enum value: leave it."
+            )
         statuses = scenes.scalars(name, "SELECT status::text FROM posts ORDER BY id")
-        if statuses != ["draft", "draft", "published"]:
+        if statuses != DOWN_AGAIN:
+            published = "published" in [
+                s for s, o in zip(statuses, DOWN_AGAIN, strict=True) if s != o
+            ]
             raise NotYet(
                 f"after downgrade 0016, the posts have the statuses {statuses}: nothing at 0016 "
                 f"knows 'archived'. 0018's downgrade should make the archived posts drafts again "
-                f"(hidden, as they were), not published."
+                f"(hidden, as they were)" + (", not published." if published else ".")
             )
         ran = _alembic(copy, name, "upgrade", "head")
         if "already exists" in ran.output:

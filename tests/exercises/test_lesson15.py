@@ -145,7 +145,7 @@ CASES = [
         B,
         "one UPDATE in the migration's transaction",
         body("0016", f'op.execute("UPDATE posts SET status = {CASE}")'),
-        names="one transaction wrote all",
+        names="one transaction wrote the",
     ),
     wrong(
         B,
@@ -154,13 +154,13 @@ CASES = [
             "0016",
             f'with op.get_context().autocommit_block():\n    op.execute("UPDATE posts SET status = {CASE}")',
         ),
-        names="one transaction wrote all",
+        names="one transaction wrote the",
     ),
     wrong(
         B,
         "batches in the migration's transaction",
         body("0016", batches(10_000, autocommit=False)),
-        names="one transaction wrote all",
+        names="one transaction wrote the",
     ),
     wrong(B, "batches of 100", body("0016", batches(100)), names="batches that small"),
     wrong(
@@ -191,6 +191,71 @@ CASES = [
         B,
         "the last batch missed",
         body("0016", batches(10_000, top="top - 10000")),
+        names="wrong status",
+    ),
+    wrong(
+        B,
+        "batches in savepoints: nothing commits",
+        body(
+            "0016",
+            "top = op.get_bind().execute(sa.text('SELECT max(id) FROM posts')).scalar()\n"
+            "for low in range(0, top, 10_000):\n"
+            "    with op.get_bind().begin_nested():\n"
+            "        op.get_bind().execute(\n"
+            f'            sa.text("UPDATE posts SET status = {CASE} WHERE id > :low AND id <= :high"),\n'
+            '            {"low": low, "high": low + 10_000},\n'
+            "        )",
+        ),
+        names="no batch showed before the last one was done",
+    ),
+    wrong(
+        B,
+        "a commit() of its own after each batch",
+        body("0016", batches(10_000, autocommit=False) + "    op.get_bind().commit()\n"),
+        names="a commit\\(\\) of your own",
+    ),
+    wrong(
+        B,
+        "a connection of its own",
+        body(
+            "0016",
+            "engine = op.get_bind().engine\n"
+            "with engine.connect() as conn:\n"
+            "    top = conn.execute(sa.text('SELECT max(id) FROM posts')).scalar()\n"
+            "for low in range(0, top, 10_000):\n"
+            "    with engine.begin() as conn:\n"
+            "        conn.execute(\n"
+            f'            sa.text("UPDATE posts SET status = {CASE} WHERE id > :low AND id <= :high"),\n'
+            '            {"low": low, "high": low + 10_000},\n'
+            "        )",
+        ),
+        names="waits for good.*connection of its own",
+    ),
+    wrong(
+        B,
+        "two batches: the published, then the drafts",
+        body(
+            "0016",
+            "with op.get_context().autocommit_block():\n"
+            "    op.execute(\"UPDATE posts SET status = 'published' WHERE published\")\n"
+            "    op.execute(\"UPDATE posts SET status = 'draft' WHERE NOT published\")",
+        ),
+        names="one batch wrote 74,",
+    ),
+    wrong(B, "batches of 90,000", body("0016", batches(90_000)), names="one batch wrote"),
+    wrong(
+        B,
+        "the short last batch missed",
+        body("0016", batches(10_000, top="top // 10_000 * 10_000")),
+        names="wrong status",
+    ),
+    wrong(
+        B,
+        "as many batches as rows, not as the top id",
+        body(
+            "0016",
+            batches(10_000).replace("SELECT max(id) FROM posts", "SELECT count(*) FROM posts"),
+        ),
         names="wrong status",
     ),
     right(
@@ -238,7 +303,7 @@ CASES = [
                 "op.execute(\"UPDATE posts SET status = 'archived' WHERE status = 'draft'\")",
             ),
         ),
-        names="archive only drafts created before 2025",
+        names="archive only the drafts created before 2025",
     ),
     wrong(
         A,
@@ -268,6 +333,33 @@ CASES = [
         "a downgrade that leaves archived rows",
         steps(lambda lesson: ex.archived.apply(), body("0018", downgrade="pass")),
         names="after downgrade 0016",
+    ),
+    wrong(
+        A,
+        "a cutoff in 2026",
+        steps(
+            lambda lesson: ex.archived.apply(),
+            revision_with("0018", ("datetime.datetime(2025, 1, 1", "datetime.datetime(2026, 6, 1")),
+        ),
+        names="archive only the drafts created before 2025",
+    ),
+    wrong(
+        A,
+        "a commit() of its own after ADD VALUE",
+        steps(
+            lambda lesson: ex.archived.apply(),
+            archived_value(SAFE_ADD + "\nop.get_bind().commit()", autocommit=False),
+        ),
+        names="a commit\\(\\) of your own",
+    ),
+    wrong(
+        A,
+        "DROP TYPE CASCADE in 0017's downgrade",
+        steps(
+            lambda lesson: ex.archived.apply(),
+            body("0017", downgrade='op.execute("DROP TYPE post_status CASCADE")'),
+        ),
+        names="posts.status is gone",
     ),
     right(
         A,
