@@ -322,8 +322,11 @@ def concurrent_index(lesson):
 )
 def retry_safe(lesson):
     _learner_revision(lesson)
-    _concurrent(lesson)  # with no leftover, still a concurrent build and drop
-    again = play(lesson, "again", "0010", ["upgrade", REVISION], leftover=True)
+    with ThreadPoolExecutor(2) as pool:  # each scene on a database of its own, at once
+        plain = pool.submit(_concurrent, lesson)  # no leftover: still concurrent, up and down
+        over = pool.submit(play, lesson, "again", "0010", ["upgrade", REVISION], leftover=True)
+        plain.result()
+        again = over.result()
     if "already exists" in again.migration.output:
         raise NotYet(
             f"with an INVALID {INDEX} left by a stopped build, `alembic upgrade {REVISION}` "
