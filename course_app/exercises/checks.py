@@ -276,6 +276,18 @@ def revision_file(lesson, revision: str, what: str, autogenerate: bool = False) 
     )
 
 
+def revisions_written(lesson, *wanted: tuple[str, str], autogenerate: bool = False) -> History:
+    """Each (revision id, message) is in alembic/versions (NotAttempted if not, saying how to
+    make it), and the history as a whole has no problem (a stray, a loop, two heads)."""
+    for revision, what in wanted:
+        revision_file(lesson, revision, what, autogenerate=autogenerate)
+    history = History(lesson.path)
+    problems = history.problems()
+    if problems:
+        raise NotYet(problems[0].message)
+    return history
+
+
 def check_history(lesson, expected: tuple[str, ...] | None, upto: str | None = None) -> History:
     """The history as a whole. ``expected``: the lesson's revision ids in order (None: any
     ids, as in the capstone, where an empty revision is a stray too)."""

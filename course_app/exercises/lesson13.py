@@ -22,10 +22,9 @@ from course_app.exercises.checks import (
     explain_differences,
     reference_file,
     reference_schema,
-    revision_file,
+    revisions_written,
 )
-from course_app.exercises.repair import save_files
-from course_app.history import History
+from course_app.exercises.repair import put_revision
 
 REVISION = "0011"
 INDEX = "ix_posts_created_at"
@@ -169,22 +168,14 @@ def play(lesson, tag: str, at: str, argv: list[str], leftover: bool = False) -> 
             blocked = scenes.gets_through(name, WRITE) if migration.waiting else None
             writer.run("COMMIT")
             migration.finish(timeout=WAIT)
-        engine = database.engine(name)
-        try:
-            with engine.connect() as conn:
-                built = schema.snapshot(conn)
-        finally:
-            engine.dispose()
+        built = scenes.snapshot(name)
         return Played(
             migration, blocked, built, _invalid(name), scenes.version(name), _definition(name)
         )
 
 
 def _learner_revision(lesson) -> None:
-    revision_file(lesson, REVISION, "index posts created_at", autogenerate=True)
-    problems = History(lesson.path).problems()
-    if problems:
-        raise NotYet(problems[0].message)
+    revisions_written(lesson, (REVISION, "index posts created_at"), autogenerate=True)
 
 
 def _judge_run(played: Played, what: str, target: str) -> None:
@@ -255,19 +246,6 @@ def _concurrent(lesson) -> str:
     return "ok"
 
 
-def _put(lesson, revision: str, source: str | None = None) -> list[str]:
-    """Put a revision in place (the reference's file, or ``source``); the learner's aside."""
-    reference = reference_file(revision)
-    content = source if source is not None else reference.read_text()
-    mine = [p for p in lesson.versions.glob(f"{revision}_*.py") if p.read_text() != content]
-    said = [save_files(lesson, mine)] if mine else []
-    target = lesson.versions / reference.name
-    if target.exists() and target.read_text() == content:
-        return said
-    target.write_text(content)
-    return [f"Wrote alembic/versions/{reference.name}.", *said]
-
-
 CONCURRENT_UPGRADE = f"""\
     with op.get_context().autocommit_block():
         op.create_index("{INDEX}", "posts", ["created_at"], postgresql_concurrently=True)"""
@@ -295,7 +273,7 @@ def _first_answer() -> str:
     ],
     solution=f"def upgrade() -> None:\n{CONCURRENT_UPGRADE}\n\n\n"
     f"def downgrade() -> None:\n{CONCURRENT_DOWNGRADE}",
-    apply=lambda lesson: _put(lesson, REVISION, _first_answer()),
+    apply=lambda lesson: put_revision(lesson, REVISION, _first_answer()),
 )
 def concurrent_index(lesson):
     _learner_revision(lesson)
@@ -318,7 +296,7 @@ def concurrent_index(lesson):
         f'{INDEX}"), then create it.',
     ],
     reference=REVISION,
-    apply=lambda lesson: _put(lesson, REVISION),
+    apply=lambda lesson: put_revision(lesson, REVISION),
 )
 def retry_safe(lesson):
     _learner_revision(lesson)
@@ -392,15 +370,11 @@ def _views(name: str) -> list:
         "`with op.get_context().autocommit_block():`, which commits what came before.",
     ],
     reference=NOT_NULL,
-    apply=lambda lesson: _put(lesson, NOT_NULL),
+    apply=lambda lesson: put_revision(lesson, NOT_NULL),
     after=(retry_safe,),
 )
 def views_not_null(lesson):
-    revision_file(lesson, NOT_NULL, "views not null")
-    history = History(lesson.path)
-    problems = history.problems()
-    if problems:
-        raise NotYet(problems[0].message)
+    history = revisions_written(lesson, (NOT_NULL, "views not null"))
     later = [h for h in history.heads if h != NOT_NULL]
     if later:
         raise NotYet(
@@ -422,12 +396,7 @@ def views_not_null(lesson):
             raise NotYet(f"`alembic upgrade {NOT_NULL}` fails on a copy of the database: {said}")
         if scenes.version(name) != [NOT_NULL]:
             raise NotYet(f"after `alembic upgrade {NOT_NULL}` the database is not at {NOT_NULL}.")
-        engine = database.engine(name)
-        try:
-            with engine.connect() as conn:
-                built = schema.snapshot(conn)
-        finally:
-            engine.dispose()
+        built = scenes.snapshot(name)
         if built != reference_schema(NOT_NULL):
             raise NotYet(
                 f"alembic/versions/{NOT_NULL}_*.py: "
@@ -453,12 +422,7 @@ def views_not_null(lesson):
         back = processes.run("alembic", ["downgrade", REVISION], copy, env, timeout=60)
         if back.returncode != 0:
             raise NotYet(f"`alembic downgrade {REVISION}` fails: {scenes.error(back.output)}")
-        engine = database.engine(name)
-        try:
-            with engine.connect() as conn:
-                undone = schema.snapshot(conn)
-        finally:
-            engine.dispose()
+        undone = scenes.snapshot(name)
         if undone != reference_schema(REVISION):
             raise NotYet(
                 f"{NOT_NULL}'s downgrade() does not undo its upgrade(): "

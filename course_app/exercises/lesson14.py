@@ -19,11 +19,10 @@ from course_app.exercises.checks import (
     explain_differences,
     reference_file,
     reference_schema,
-    revision_file,
+    revisions_written,
     stage_models_schema,
 )
-from course_app.exercises.repair import save_files, write_file
-from course_app.history import History
+from course_app.exercises.repair import put_revision, write_file
 from course_app.stage_models import models_source
 
 EXPAND, CONTRACT = "0013", "0014"
@@ -93,15 +92,6 @@ def _said(exc: DBAPIError) -> str:
     return str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
 
 
-def _snapshot(name: str) -> schema.Schema:
-    engine = database.engine(name)
-    try:
-        with engine.connect() as conn:
-            return schema.snapshot(conn)
-    finally:
-        engine.dispose()
-
-
 def _functions(name: str) -> list[str]:
     return scenes.scalars(
         name, "SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace ORDER BY 1"
@@ -138,13 +128,6 @@ def _in_order(probed: scenes.Probed, first: str, then: str, message: str) -> Non
         raise NotYet(message)
 
 
-def _learner_revision(lesson, revision: str, what: str) -> None:
-    revision_file(lesson, revision, what)
-    problems = History(lesson.path).problems()
-    if problems:
-        raise NotYet(problems[0].message)
-
-
 def _same_tables(got: schema.Schema, revision: str, when: str, whose: str | None = None) -> None:
     """The tables are what the reference builds at ``revision`` (triggers aside: the
     learner's may have names of their own). ``whose``: the code at fault."""
@@ -156,29 +139,13 @@ def _same_tables(got: schema.Schema, revision: str, when: str, whose: str | None
         )
 
 
-def _put(lesson, revision: str) -> list[str]:
-    """The reference revision in place; the learner's own moved aside."""
-    reference = reference_file(revision)
-    mine = [
-        p
-        for p in lesson.versions.glob(f"{revision}_*.py")
-        if p.read_bytes() != reference.read_bytes()
-    ]
-    said = [save_files(lesson, mine)] if mine else []
-    target = lesson.versions / reference.name
-    if target.exists():
-        return said
-    target.write_bytes(reference.read_bytes())
-    return [f"Wrote alembic/versions/{reference.name}.", *said]
-
-
 def _put_contract(lesson) -> list[str]:
     """The reference 0014; and the reference 0013 too if the learner's does not pair with
     it (the trigger under other names): then the database, if it ran the learner's 0013,
     goes back to 0012 through it first, and up again through the reference."""
     from course_app import magics
 
-    said = _put(lesson, CONTRACT)
+    said = put_revision(lesson, CONTRACT)
     if contract.judge().outcome == "correct":
         return said
     mine = next(iter(sorted(lesson.versions.glob(f"{EXPAND}_*.py"))), None)
@@ -188,7 +155,7 @@ def _put_contract(lesson) -> list[str]:
     if version in (EXPAND, CONTRACT):
         magics.run(["downgrade", "0012"], lesson.path, version=lesson.version)
         said.append("Took the database back to 0012 with your revisions' downgrades.")
-    said += _put(lesson, EXPAND)
+    said += put_revision(lesson, EXPAND)
     if version in (EXPAND, CONTRACT) and lesson.version() == "0012":
         magics.run(["upgrade", EXPAND], lesson.path, version=lesson.version)
         said.append(f"Upgraded it to {EXPAND} again, with the reference's trigger.")
@@ -207,16 +174,16 @@ def _put_contract(lesson) -> list[str]:
         "held all through it. downgrade() drops the trigger, its function and the column.",
     ],
     reference=EXPAND,
-    apply=lambda lesson: _put(lesson, EXPAND),
+    apply=lambda lesson: put_revision(lesson, EXPAND),
 )
 def expand(lesson):
-    _learner_revision(lesson, EXPAND, "expand posts body")
+    revisions_written(lesson, (EXPAND, "expand posts body"))
     with scenes.scene(lesson, "ex", "0012", rows=ROWS) as (name, copy):
         functions = _functions(name)
         probed = _run(copy, name, ["upgrade", EXPAND], probe=True)
         if scenes.version(name) != [EXPAND]:
             raise NotYet(f"after `alembic upgrade {EXPAND}` the database is not at {EXPAND}.")
-        _same_tables(_snapshot(name), EXPAND, f"after upgrade {EXPAND}")
+        _same_tables(scenes.snapshot(name), EXPAND, f"after upgrade {EXPAND}")
         missed = scenes.scalars(name, OUT_OF_STEP)[0]
         if missed:
             raise NotYet(
@@ -245,7 +212,7 @@ def expand(lesson):
         )
         releases_in_step(name, f"after upgrade {EXPAND}")
         _run(copy, name, ["downgrade", "0012"])
-        back = _snapshot(name)
+        back = scenes.snapshot(name)
         if back != reference_schema("0012"):
             raise NotYet(
                 f"{EXPAND}'s downgrade() does not undo its upgrade(): "
@@ -358,14 +325,14 @@ def new_release(lesson):
     after=(expand,),
 )
 def contract(lesson):
-    _learner_revision(lesson, CONTRACT, "contract posts content")
+    revisions_written(lesson, (CONTRACT, "contract posts content"))
     with scenes.scene(lesson, "co", "0012", rows=ROWS) as (name, copy):
         functions = _functions(name)
         _run(copy, name, ["upgrade", EXPAND])  # the learner's own expand: its trigger's names
         probed = _run(copy, name, ["upgrade", CONTRACT], probe=True)
         if scenes.version(name) != [CONTRACT]:
             raise NotYet(f"after `alembic upgrade {CONTRACT}` the database is not at {CONTRACT}.")
-        got = _snapshot(name)
+        got = scenes.snapshot(name)
         if got.tables["posts"].triggers:
             trigger = sorted(got.tables["posts"].triggers)[0][0]
             raise NotYet(
@@ -403,7 +370,7 @@ def contract(lesson):
             )
         down = _run(copy, name, ["downgrade", EXPAND], probe=True)
         whose = f"{CONTRACT}'s downgrade()"
-        _same_tables(_snapshot(name), EXPAND, f"after downgrade {EXPAND}", whose)
+        _same_tables(scenes.snapshot(name), EXPAND, f"after downgrade {EXPAND}", whose)
         if scenes.scalars(name, OUT_OF_STEP)[0]:
             raise NotYet(
                 f"after downgrade {EXPAND}, content is not what body says in every post: "
@@ -424,7 +391,9 @@ def contract(lesson):
         )
         releases_in_step(name, f"after downgrade {EXPAND}")
         _run(copy, name, ["downgrade", "0012"])
-        if _snapshot(name) != reference_schema("0012") or set(_functions(name)) - set(functions):
+        if scenes.snapshot(name) != reference_schema("0012") or set(_functions(name)) - set(
+            functions
+        ):
             raise NotYet(
                 f"after {CONTRACT}'s downgrade, your {EXPAND}'s downgrade fails to take the "
                 f"database back to 0012 cleanly: {CONTRACT}'s downgrade must re-create the "

@@ -14,12 +14,10 @@ import time
 
 from sqlalchemy import text
 
-from course_app import locks, processes, schema
+from course_app import locks, processes
 from course_app.exercises import NotYet, exercise, scenes
-from course_app.exercises.checks import explain_differences, reference_file, reference_schema
-from course_app.exercises.checks import revision_file as _revision_file
-from course_app.exercises.repair import save_files
-from course_app.history import History
+from course_app.exercises.checks import explain_differences, reference_schema, revisions_written
+from course_app.exercises.repair import put_revision
 
 ROWS = ("INSERT INTO posts (title, body) VALUES ('Hello', 'Hi'), ('Again', 'Hi again')",)
 # A hundred thousand posts and a few, some deleted: ids with a gap, and a last batch short.
@@ -54,11 +52,7 @@ WHAT = {
 
 
 def _revisions(lesson, *revisions: str) -> None:
-    for revision in revisions:
-        _revision_file(lesson, revision, WHAT[revision])
-    problems = History(lesson.path).problems()
-    if problems:
-        raise NotYet(problems[0].message)
+    revisions_written(lesson, *((r, WHAT[r]) for r in revisions))
 
 
 def _alembic(copy, name: str, *argv: str, timeout: float = 60):
@@ -68,38 +62,12 @@ def _alembic(copy, name: str, *argv: str, timeout: float = 60):
     return ran
 
 
+def _put(lesson, *revisions: str) -> list[str]:
+    return [line for revision in revisions for line in put_revision(lesson, revision)]
+
+
 def _failed(ran, argv: str) -> NotYet:
     return NotYet(f"`alembic {argv}` fails on a copy of the database: {scenes.error(ran.output)}")
-
-
-def _snapshot(name: str) -> schema.Schema:
-    from course_app import database
-
-    engine = database.engine(name)
-    try:
-        with engine.connect() as conn:
-            return schema.snapshot(conn)
-    finally:
-        engine.dispose()
-
-
-def _put(lesson, *revisions: str) -> list[str]:
-    """The reference revisions in place; the learner's own moved aside."""
-    said = []
-    for revision in revisions:
-        reference = reference_file(revision)
-        target = lesson.versions / reference.name
-        mine = [
-            p
-            for p in lesson.versions.glob(f"{revision}_*.py")
-            if p.read_bytes() != reference.read_bytes()
-        ]
-        if mine:
-            said.append(save_files(lesson, mine))
-        if not target.exists():
-            target.write_bytes(reference.read_bytes())
-            said.insert(0, f"Wrote alembic/versions/{reference.name}.")
-    return said
 
 
 # -- 1. an enum on a table that exists ---------------------------------------------------------
@@ -128,7 +96,7 @@ def status_type(lesson):
             )
         if ran.returncode != 0:
             raise _failed(ran, "upgrade 0015")
-        built = _snapshot(name)
+        built = scenes.snapshot(name)
         if built != reference_schema("0015"):
             raise NotYet(
                 "alembic/versions/0015_*.py: "
@@ -139,7 +107,7 @@ def status_type(lesson):
         ran = _alembic(copy, name, "downgrade", "0014")
         if ran.returncode != 0:
             raise _failed(ran, "downgrade 0014")
-        back = _snapshot(name)
+        back = scenes.snapshot(name)
         if back.enums:
             raise NotYet(
                 f"after downgrade 0014, the enum type {sorted(back.enums)[0][0]} is still there: "
@@ -342,7 +310,7 @@ def archived(lesson):
                 f"Alembic's transaction, and what came after it was rolled back. Use "
                 f"`with op.get_context().autocommit_block():`."
             )
-        labels = dict(_snapshot(name).enums).get("post_status")
+        labels = dict(scenes.snapshot(name).enums).get("post_status")
         if labels != ("draft", "published", "archived"):
             raise NotYet(
                 f"after upgrade head, post_status has the values {labels}: add 'archived' after "
@@ -358,7 +326,7 @@ def archived(lesson):
         ran = _alembic(copy, name, "downgrade", "0016")
         if ran.returncode != 0:
             raise _failed(ran, "downgrade 0016")
-        if "status" not in _snapshot(name).tables["posts"].columns:
+        if "status" not in scenes.snapshot(name).tables["posts"].columns:
             raise NotYet(
                 "after downgrade 0016, posts.status is gone: DROP TYPE ... CASCADE drops every "
                 "column of that type too. PostgreSQL cannot drop an enum value: leave it."

@@ -77,6 +77,20 @@ def put_reference(
     return said + repair_database(lesson, expected)
 
 
+def put_revision(lesson, revision: str, content: str | None = None) -> list[str]:
+    """Put the reference revision (or ``content``, under its file name) in alembic/versions;
+    any other version of it the learner has is moved aside first. Says what it did."""
+    reference = reference_file(revision)
+    content = reference.read_text() if content is None else content
+    mine = [p for p in lesson.versions.glob(f"{revision}_*.py") if p.read_text() != content]
+    said = [save_files(lesson, mine)] if mine else []
+    target = lesson.versions / reference.name
+    if target.exists():
+        return said
+    target.write_text(content)
+    return [f"Wrote alembic/versions/{reference.name}.", *said]
+
+
 def restore_given(lesson, expected: tuple[str, ...] | None) -> list[str]:
     """Put back, as the course wrote them, the revisions the lesson started with that were
     edited since (the database ran them as they were); the edited ones are kept aside."""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from course_app import database, lessons, locks, processes
+from course_app import database, lessons, locks, processes, schema
 
 
 @contextlib.contextmanager
@@ -55,6 +55,16 @@ def scalars(name: str, sql: str, **params) -> list:
     try:
         with engine.connect() as conn:
             return list(conn.execute(text(sql), params).scalars())
+    finally:
+        engine.dispose()
+
+
+def snapshot(name: str) -> schema.Schema:
+    """The tables, columns, indexes, constraints, triggers and enums of the scratch database."""
+    engine = database.engine(name)
+    try:
+        with engine.connect() as conn:
+            return schema.snapshot(conn)
     finally:
         engine.dispose()
 

@@ -6,6 +6,7 @@ import pytest
 
 from course_app import lessons
 from course_app.exercises import lesson13 as ex
+from course_app.exercises.checks import reference_file
 from tests.exercises.catalogue import (
     assert_apply_unblocks,
     assert_case,
@@ -62,7 +63,7 @@ PLAIN_DOWN = (
 
 def not_null(upgrade: str, downgrade: str | None = None):
     """0012 with another upgrade() (and downgrade()) body."""
-    source = ex.reference_file("0012").read_text()
+    source = reference_file("0012").read_text()
     start = source.index("def upgrade() -> None:\n")
     end = source.index("def downgrade() -> None:\n")
     body = "".join(f"    {line}\n" if line else "\n" for line in upgrade.strip("\n").splitlines())

@@ -6,6 +6,7 @@ import pytest
 
 from course_app import lessons
 from course_app.exercises import lesson15 as ex
+from course_app.exercises.checks import reference_file
 from tests.exercises.catalogue import (
     assert_apply_unblocks,
     assert_case,
@@ -31,7 +32,7 @@ def prepare(exercise):
 
 def body(revision: str, upgrade: str | None = None, downgrade: str | None = None):
     """The reference revision with other function bodies."""
-    source = ex.reference_file(revision).read_text()
+    source = reference_file(revision).read_text()
     changes = []
     up = source.index("def upgrade() -> None:\n")
     down = source.index("def downgrade() -> None:\n")
