@@ -5,6 +5,8 @@
     python -m course_app open              # JupyterLab on the course, at lesson 0
     python -m course_app doctor            # is this machine ready? what to fix
     python -m course_app notebooks run [N ...] | copies [--check]   # for instructors
+    python -m course_app progress          # what you have solved
+    python -m course_app classroom setup --learners ada bob | progress [--csv] | teardown
 
 Errors are one line, without a traceback and without a password, and the
 exit status is 1.
@@ -201,8 +203,8 @@ def cmd_doctor() -> int:
         report(False, f"{where} does not answer", str(exc))
     else:
         try:  # the course creates its databases: try it now, before a lesson does
-            database.recreate(f"{database.PREFIX}doctor_check")
-            database.drop(f"{database.PREFIX}doctor_check")
+            database.recreate(database.own("doctor_check"))
+            database.drop(database.own("doctor_check"))
             report(True, f"{where} lets the course create its databases")
         except CourseError as exc:
             report(False, f"{where} does not let the course create databases", str(exc))
@@ -242,6 +244,22 @@ def cmd_notebooks(action: str, lessons_wanted: list[int], check: bool, force: bo
     return 0
 
 
+def cmd_classroom(args) -> None:
+    from course_app import classroom
+
+    folder = Path(args.settings_dir) if args.settings_dir else classroom.SETTINGS_DIR
+    if args.action == "setup":
+        names = list(args.learners or [])
+        if args.learners_file:
+            names += [n.strip() for n in Path(args.learners_file).read_text().splitlines()]
+        names = list(dict.fromkeys(n for n in names if n and not n.startswith("#")))
+        classroom.setup(names, folder)
+    elif args.action == "progress":
+        print(classroom.progress_report(args.csv, folder))
+    elif args.action == "teardown":
+        classroom.teardown(folder)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m course_app", description=__doc__.split("\n")[0]
@@ -266,6 +284,15 @@ def main(argv: list[str] | None = None) -> int:
     notebooks_parser.add_argument(
         "--force", action="store_true", help="replace copies you edited (saved to .backups/ first)"
     )
+    commands.add_parser("progress", help="your table of lessons and exercises")
+    class_parser = commands.add_parser("classroom", help="for instructors: one server, a class")
+    class_parser.add_argument("action", choices=["setup", "progress", "teardown"])
+    class_parser.add_argument("--learners", nargs="*", help="learner names (setup)")
+    class_parser.add_argument("--learners-file", help="a file of learner names, one a line")
+    class_parser.add_argument("--csv", action="store_true", help="progress as CSV")
+    class_parser.add_argument(
+        "--settings-dir", help="where the learners' settings go (default: classroom-settings/)"
+    )
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["open"]:  # everything after it is jupyter lab's, options included
         extra = argv[1:]
@@ -280,6 +307,12 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_doctor()
         elif args.command == "notebooks":
             return cmd_notebooks(args.action, args.lessons, args.check, args.force)
+        elif args.command == "progress":
+            from course_app import progress
+
+            print(progress.table(progress.read()))
+        elif args.command == "classroom":
+            cmd_classroom(args)
     except CourseError as exc:
         print(f"error: {database.redact(str(exc))}", file=sys.stderr)
         return 1

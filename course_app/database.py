@@ -3,7 +3,9 @@
 The server is either the learner's own (``DATABASE_URL``) or the embedded one.
 On it the course only ever creates databases whose names start with
 ``alembic_course_``, and it refuses to drop or rebuild any other: pointed at a
-server that holds real data, it cannot lose any of it.
+server that holds real data, it cannot lose any of it. When learners share a server
+(a class), each one's databases also carry a tag of their own (``own``), and every
+database the course creates is closed to everyone but its owner (``create``).
 
 Connection failures become one-sentence ``CourseError``s that say what to fix
 (unreachable host, refused password, missing database); URLs are only shown
@@ -26,6 +28,26 @@ from course_app.settings import get_settings
 
 PREFIX = "alembic_course_"
 _NAME = re.compile(r"[a-z0-9_]+")
+NAME_LIMIT = 63  # bytes: PostgreSQL cuts longer names short, and two could become one
+
+
+def learner_tag(learner: str | None = None) -> str:
+    """'' for a learner alone on their server; else ``<up to 6 letters>_<8 hex>_``, the
+    same for the same name, and different for names that differ anywhere (``ada.l``,
+    ``ada-l``, ``Ada_L``, or two long names that agree on their first 63 bytes): the hash is
+    of the whole name. Short, so that a lesson's scratch copies stay within 63 bytes."""
+    import hashlib
+
+    learner = learner if learner is not None else get_settings().learner
+    if not learner:
+        return ""
+    letters = re.sub(r"[^a-z0-9]+", "", learner.lower())[:6] or "l"
+    return f"{letters}_{hashlib.sha256(learner.encode()).hexdigest()[:8]}_"
+
+
+def own(name: str) -> str:
+    """The name of one of this learner's databases: ``own("lesson04")``."""
+    return f"{PREFIX}{learner_tag()}{name}"
 
 
 def masked(url: URL) -> str:
@@ -88,6 +110,11 @@ def _checked(name: str) -> str:
         raise CourseError(
             f"Refusing to touch database {name!r}: the course only creates and drops "
             f"databases named {PREFIX}... (lowercase letters, digits and _)."
+        )
+    if len(name) > NAME_LIMIT:
+        raise CourseError(
+            f"Refusing to make database {name!r}: it is over PostgreSQL's {NAME_LIMIT} bytes, "
+            f"which would cut it short (and two names could become one)."
         )
     return name
 
@@ -185,6 +212,18 @@ def _run_admin(url: URL, statement: str, params: dict) -> list:
         return result.fetchall() if result.returns_rows else []
 
 
+def class_execute(statement: str, **params) -> list:
+    """One statement in the class database, as the learner or the instructor (the
+    settings' user): the progress table lives there."""
+    url = url_for(CLASS_DATABASE)
+    try:
+        with _engine(url).begin() as conn:
+            result = conn.execute(text(statement), params)
+            return [tuple(row) for row in result] if result.returns_rows else []
+    except DBAPIError as exc:
+        raise explain(exc, url) from None
+
+
 def check_connection() -> str:
     """Connect once and return the server's version; raises a CourseError if it cannot."""
     return _admin("SHOW server_version")[0][0]
@@ -200,11 +239,31 @@ def course_databases() -> list[str]:
 
 
 def create(name: str, template: str | None = None) -> None:
-    """Create one of the course's databases, empty or as a copy of ``template``."""
+    """Create one of the course's databases, empty or as a copy of ``template``, that only
+    its owner may connect to. PostgreSQL lets every role connect to a new database
+    (``CONNECT`` for ``PUBLIC``), so it is made with a connection limit of 0 (its owner is
+    held to it too) until that is revoked: nobody slips in between."""
     statement = f'CREATE DATABASE "{_checked(name)}"'
     if template is not None:
         statement += f' TEMPLATE "{_checked(template)}"'
-    _admin(statement)
+    _admin(statement + " CONNECTION LIMIT 0")
+    _admin(f'REVOKE ALL ON DATABASE "{name}" FROM PUBLIC')
+    _admin(f'ALTER DATABASE "{name}" CONNECTION LIMIT -1')
+    if template is not None and classroom_role() is not None:
+        # A class template's tables belong to the class role: hand them to the learner.
+        with _engine(url_for(name), isolation_level="AUTOCOMMIT").connect() as conn:
+            conn.execute(text(f'REASSIGN OWNED BY "{classroom_role()}" TO CURRENT_USER'))
+
+
+CLASS_DATABASE = f"{PREFIX}class"  # a class server's own database: progress, and the lobby
+CLASS_ROLE = f"{PREFIX}class"  # the role every learner of a class belongs to
+
+
+def classroom_role() -> str | None:
+    """The class role, if these settings are a learner's on a class server (whose
+    DATABASE_URL names the class database)."""
+    url = get_settings().server_url()
+    return CLASS_ROLE if url is not None and url.database == CLASS_DATABASE else None
 
 
 def drop(name: str) -> None:

@@ -120,6 +120,7 @@ def ensure_template(revision: str | None) -> str:
     name = template_name(revision)
     if database.exists(name):
         return name
+    _refuse_to_build_in_class(name)
     with database.lock("templates"):  # another kernel may be building it right now
         if not database.exists(name):
             _build_template(name, revision)
@@ -138,22 +139,18 @@ ADOPTED_ROWS = (
 def ensure_adopted_template(models: str) -> str:
     """A database as create_all() of the models at revision ``models`` builds it, with rows,
     and no alembic_version: an app that never used Alembic."""
-    name = f"{database.PREFIX}tpl_adopted_{models}_{_history_hash()}"
+    name = adopted_template_name(models)
     if database.exists(name):
         return name
+    _refuse_to_build_in_class(name)
     empty = ensure_template(None)  # before the lock: ensure_template takes it too
     with database.lock("templates"):
         if not database.exists(name):
             building = name + "_building"
             database.recreate(building, template=empty)
-            namespace: dict = {}
-            exec(compile(models_source(models), "models.py", "exec"), namespace)
             engine = database.engine(building)
             try:
-                namespace["Base"].metadata.create_all(engine)
-                with engine.begin() as conn:
-                    for statement in ADOPTED_ROWS:
-                        conn.execute(text(statement))
+                build_adopted(engine, models)
             finally:
                 engine.dispose()
             for stale in database.course_databases():
@@ -164,6 +161,44 @@ def ensure_adopted_template(models: str) -> str:
                     database.drop(stale)
             database.rename(building, name)
     return name
+
+
+def build_adopted(engine: Engine, models: str) -> None:
+    """create_all() of the models at revision ``models``, and rows in every table."""
+    namespace: dict = {}
+    exec(compile(models_source(models), "models.py", "exec"), namespace)
+    namespace["Base"].metadata.create_all(engine)
+    with engine.begin() as conn:
+        for statement in ADOPTED_ROWS:
+            conn.execute(text(statement))
+
+
+def adopted_template_name(models: str) -> str:
+    return f"{database.PREFIX}tpl_adopted_{models}_{_history_hash()}"
+
+
+def _refuse_to_build_in_class(name: str) -> None:
+    """A learner of a class uses the templates the instructor built; they build none."""
+    if database.classroom_role() is not None:
+        raise CourseError(
+            f"The class server has no template {name} for this version of the course: ask "
+            f"your instructor to run `python -m course_app classroom setup` again."
+        )
+
+
+@contextlib.contextmanager
+def readable(template: str):
+    """A database to read a template's schema in: the template itself, or, for a learner of
+    a class (who may not connect to the class's templates), a copy of their own."""
+    if database.classroom_role() is None:
+        yield template
+        return
+    name = database.own(f"read_{os.getpid()}")
+    database.recreate(name, template=template)
+    try:
+        yield name
+    finally:
+        database.drop(name)
 
 
 def stage_template(stage: "Stage") -> str:
@@ -625,10 +660,10 @@ def start(number: int) -> Lesson:
             f"There is no lesson {number}; lessons are {min(STAGES)} to {max(STAGES)}."
         )
     stage = STAGES[number]
-    name = f"{database.PREFIX}lesson{number:02d}"
+    name = database.own(f"lesson{number:02d}")
     template = stage_template(stage)
     # Two kernels starting the same lesson at once take turns; both end in its start state.
-    with database.lock(f"lesson{number:02d}"):
+    with database.lock(name):
         database.recreate(name, template=template)
         if stage.testing:  # what the migration tests wipe and migrate: never the lesson's own
             database.recreate(f"{name}_test", template=ensure_template(None))

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     database_username: str = "postgres"
     database_password: SecretStr | None = None
 
+    # Who is learning, when several learners share one server (a class): their databases
+    # carry it. JupyterHub sets JUPYTERHUB_USER in every user's server; COURSE_LEARNER wins.
+    course_learner: str | None = None
+
     # Where the embedded server keeps its data, and where lesson workspaces live.
     course_data_dir: Path = PROJECT_ROOT / ".course"
     workspace_dir: Path = PROJECT_ROOT / "workspace"
@@ -49,6 +53,10 @@ class Settings(BaseSettings):
     def _expand(cls, value):
         """``~`` and ``$HOME`` mean what they mean in a shell, in .env too."""
         return Path(os.path.expandvars(str(value))).expanduser()
+
+    @property
+    def learner(self) -> str | None:
+        return self.course_learner or os.environ.get("JUPYTERHUB_USER") or None
 
     @property
     def uses_embedded_server(self) -> bool:

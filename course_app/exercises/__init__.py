@@ -194,6 +194,14 @@ class Exercise:
         if feedback.outcome == "correct":
             self._given = answers
         show(feedback)
+        self._record(feedback.outcome)
+
+    def _record(self, outcome: str) -> None:
+        """Keep the outcome (never the answer) for ``python -m course_app progress``."""
+        if lessons._current is not None:
+            from course_app import progress
+
+            progress.record(lessons._current.number, self.name, outcome)
 
     def judge(self, *answers) -> Feedback:
         """The verdict, without showing it."""
@@ -289,6 +297,8 @@ class Exercise:
             return
         if feedback is not None and feedback.outcome != "correct":
             print(f"apply() did what it could, but the check still says: {feedback}")
+            return
+        self._record("applied")
 
     def _put_right(self) -> Feedback | None:
         for before in self._after:  # an exercise this one builds on, not solved yet

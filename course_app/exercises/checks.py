@@ -196,12 +196,13 @@ def reference_schema(revision: str | None) -> schema.Schema:
     """What the reference history builds at ``revision`` (None: base, no tables)."""
     name = lessons.ensure_template(revision)
     if name not in _schemas:
-        engine = database.engine(name)
-        try:
-            with engine.connect() as conn:
-                _schemas[name] = schema.snapshot(conn)
-        finally:
-            engine.dispose()
+        with lessons.readable(name) as readable:
+            engine = database.engine(readable)
+            try:
+                with engine.connect() as conn:
+                    _schemas[name] = schema.snapshot(conn)
+            finally:
+                engine.dispose()
     return _schemas[name]
 
 
@@ -209,7 +210,7 @@ def models_schema(metadata: MetaData, key: str | None = None) -> schema.Schema:
     """What ``create_all()`` of these models builds in PostgreSQL (cached under ``key``)."""
     if key and key in _schemas:
         return _schemas[key]
-    name = f"{database.PREFIX}models_check_{os.getpid()}"
+    name = database.own(f"models_check_{os.getpid()}")
     database.recreate(name, template=lessons.ensure_template(None))
     engine = database.engine(name)
     try:

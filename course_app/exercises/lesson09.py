@@ -102,7 +102,7 @@ def pytest_in(folder: Path, *args: str, tag: str = "") -> Tested:
     """Run ``python -m pytest ARGS`` in ``folder`` against an empty scratch database
     (TEST_DATABASE_URL), with the app's own URL pointing at an empty decoy."""
     pid = f"{os.getpid()}{tag}"
-    test, decoy = f"{database.PREFIX}tests_check_{pid}", f"{database.PREFIX}tests_decoy_{pid}"
+    test, decoy = database.own(f"tests_check_{pid}"), database.own(f"tests_decoy_{pid}")
     with empty_databases(test, decoy) as (test_url, decoy_url):
         env = lessons.pytest_environment(TEST_DATABASE_URL=test_url, APP_DATABASE_URL=decoy_url)
         argv = ["-p", "pytest_alembic", "-q", "-rA", "--color=no", *args]

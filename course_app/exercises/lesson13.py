@@ -213,7 +213,8 @@ def _judge_index(played: Played, at: str, what: str) -> None:
             f"after {what}, {played.invalid[0]} is INVALID: PostgreSQL never uses it for a "
             f"query. Drop it, and build it again."
         )
-    wanted = _definition(lessons.ensure_template(at))
+    with lessons.readable(lessons.ensure_template(at)) as readable:
+        wanted = _definition(readable)
     if played.definition != wanted:
         raise NotYet(
             f"after {what}, {INDEX} is `{played.definition}`, not the models' "
