@@ -19,7 +19,13 @@ _RUN_DIR = Path(
 
 def pytest_configure(config):
     # Before anything reads settings; nbval's kernels inherit this environment.
-    for name in ("DATABASE_URL", "DATABASE_HOSTNAME", "DATABASE_PASSWORD"):
+    for name in (
+        "DATABASE_URL",
+        "DATABASE_HOSTNAME",
+        "DATABASE_PASSWORD",
+        "COURSE_LEARNER",  # the stored outputs show a learner alone on their server
+        "JUPYTERHUB_USER",
+    ):
         os.environ.pop(name, None)
     os.environ["COURSE_DATA_DIR"] = str(_RUN_DIR / "course")
     os.environ["WORKSPACE_DIR"] = str(_RUN_DIR / "workspace")

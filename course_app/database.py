@@ -20,7 +20,7 @@ from functools import cache
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 
 from course_app import server
 from course_app.errors import CourseError
@@ -177,7 +177,8 @@ def _engine(url: URL, **options) -> Engine:
     """An engine without a pool (a lesson reset may drop its database under it). On the
     embedded server it starts the server again if it stopped or died since: the next
     cell a learner runs after a crash simply works."""
-    made = create_engine(url, poolclass=NullPool, **options)
+    options.setdefault("poolclass", NullPool)
+    made = create_engine(url, **options)
     if get_settings().uses_embedded_server:
 
         @event.listens_for(made, "do_connect")
@@ -195,7 +196,12 @@ def _engine(url: URL, **options) -> Engine:
 
 @cache
 def _admin_engine(url: URL) -> Engine:
-    return _engine(url, isolation_level="AUTOCOMMIT")
+    """The server's maintenance database, which no lesson drops: its connections are kept
+    (checked before each use), since a password login costs a SCRAM exchange, and thirty
+    learners starting lessons at once on a class server would wait on those."""
+    return _engine(
+        url, isolation_level="AUTOCOMMIT", poolclass=QueuePool, pool_size=2, pool_pre_ping=True
+    )
 
 
 def _admin(statement: str, **params):

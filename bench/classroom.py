@@ -1,0 +1,130 @@
+"""A class on one server: N learners (processes) start a lesson and migrate at once.
+
+    python bench/classroom.py [--learners 30] [--lesson 0]
+
+Starts a class server (a second PostgreSQL 18 from the embedded server's programs, TCP
+on 127.0.0.1, password logins), runs ``classroom setup`` for N learners, then starts N
+processes. Each imports the course first, as a warm kernel has, then all wait at a
+barrier and, at once: ``course_app.start(LESSON)`` (timed: the lesson start as a learner
+waits for it), then ``alembic downgrade base`` and ``alembic upgrade head`` in their
+workspace (real DDL on every learner's copy). Prints the median and 95th percentile of
+the lesson start and of the migration, and the total wall time. Asserts nothing.
+"""
+
+import argparse
+import json
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def learner(env: dict, lesson: int, barrier, results) -> None:
+    os.environ.update(env)
+    import course_app  # imports done before the clock starts, as in a warm kernel
+    from course_app import database
+
+    database.check_connection()  # the lobby connection a kernel already has
+    barrier.wait()
+    began = time.perf_counter()
+    started = course_app.start(lesson)
+    ready = time.perf_counter()
+    for step in (["downgrade", "base"], ["upgrade", "head"]):
+        subprocess.run(
+            [sys.executable, "-m", "alembic", *step],
+            cwd=started.path,
+            capture_output=True,
+            check=True,
+        )
+    results.put((ready - began, time.perf_counter() - ready))
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--learners", type=int, default=30)
+    parser.add_argument("--lesson", type=int, default=0)
+    args = parser.parse_args()
+
+    from course_app import server
+    from tests.classroom.conftest import ADMIN_PASSWORD, _start, course, course_env
+
+    bin_dir = server.programs()
+    sudo = ["runuser", "-u", server.ROOT_USER, "--"] if os.geteuid() == 0 else []
+    root, data, port = _start(bin_dir, sudo)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-class-"))
+    try:
+        from sqlalchemy.engine import URL
+
+        admin_url = URL.create(
+            "postgresql+psycopg2",
+            username="admin",
+            password=ADMIN_PASSWORD,
+            host="127.0.0.1",
+            port=port,
+            database="postgres",
+        ).render_as_string(hide_password=False)
+        admin = course_env(tmp / "admin", DATABASE_URL=admin_url)
+        names = [f"learner{n:03d}" for n in range(args.learners)]
+        began = time.perf_counter()
+        done = course(
+            admin, "classroom", "setup", "--settings-dir", str(tmp / "s"), "--learners", *names
+        )
+        if done.returncode != 0:
+            sys.exit(done.stderr)
+        print(f"classroom setup, {args.learners} learners: {time.perf_counter() - began:.1f} s")
+        kept = json.loads((tmp / "s" / "jupyterhub.json").read_text())
+        context = multiprocessing.get_context("spawn")
+        barrier = context.Barrier(args.learners + 1)
+        results = context.Queue()
+        processes = [
+            context.Process(
+                target=learner,
+                args=(course_env(tmp / name, **kept[name]), args.lesson, barrier, results),
+            )
+            for name in names
+        ]
+        for process in processes:
+            process.start()
+        barrier.wait()
+        began = time.perf_counter()
+        times = [results.get(timeout=600) for _ in processes]
+        wall = time.perf_counter() - began
+        for process in processes:
+            process.join()
+        starts = [s for s, _ in times]
+        migrations = [m for _, m in times]
+        print(
+            f"lesson {args.lesson} start, {args.learners} learners at once on {os.cpu_count()} "
+            f"cores: median {statistics.median(starts):.2f} s, "
+            f"95th percentile {percentile(starts, 0.95):.2f} s"
+        )
+        print(
+            f"downgrade base + upgrade head: median {statistics.median(migrations):.2f} s, "
+            f"95th percentile {percentile(migrations, 0.95):.2f} s"
+        )
+        print(f"total wall time, all learners: {wall:.1f} s")
+    finally:
+        subprocess.run(
+            [*sudo, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+            cwd="/",
+        )
+        import shutil
+
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
