@@ -15,6 +15,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -56,25 +57,11 @@ def main() -> None:
     parser.add_argument("--lesson", type=int, default=0)
     args = parser.parse_args()
 
-    from course_app import server
-    from tests.classroom.conftest import ADMIN_PASSWORD, _start, course, course_env
+    from tests.classroom.conftest import class_server_running, course, course_env
 
-    bin_dir = server.programs()
-    sudo = ["runuser", "-u", server.ROOT_USER, "--"] if os.geteuid() == 0 else []
-    root, data, port = _start(bin_dir, sudo)
     tmp = Path(tempfile.mkdtemp(prefix="bench-class-"))
-    try:
-        from sqlalchemy.engine import URL
-
-        admin_url = URL.create(
-            "postgresql+psycopg2",
-            username="admin",
-            password=ADMIN_PASSWORD,
-            host="127.0.0.1",
-            port=port,
-            database="postgres",
-        ).render_as_string(hide_password=False)
-        admin = course_env(tmp / "admin", DATABASE_URL=admin_url)
+    with class_server_running() as url:
+        admin = course_env(tmp / "admin", DATABASE_URL=url.render_as_string(hide_password=False))
         names = [f"learner{n:03d}" for n in range(args.learners)]
         began = time.perf_counter()
         done = course(
@@ -114,16 +101,7 @@ def main() -> None:
             f"95th percentile {percentile(migrations, 0.95):.2f} s"
         )
         print(f"total wall time, all learners: {wall:.1f} s")
-    finally:
-        subprocess.run(
-            [*sudo, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-            cwd="/",
-        )
-        import shutil
-
-        shutil.rmtree(root, ignore_errors=True)
-        shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,72 @@ def _as_user() -> list[str]:
     pytest.skip("running as root and no unprivileged user to run a second PostgreSQL as")
 
 
+@contextmanager
+def running_postgres(bin_dir: Path, sudo: list[str], user: str, password: str, options: str = ""):
+    """A PostgreSQL of its own, TCP on 127.0.0.1 with scram password logins (``sudo``: how
+    to run it as an unprivileged user, since initdb refuses root); yields its URL, at
+    database postgres; stopped and removed afterwards."""
+    root = Path(tempfile.mkdtemp(prefix="pg-ext-"))
+    os.chmod(root, 0o777)
+    pwfile = root / "pw"
+    pwfile.write_text(password + "\n")
+    os.chmod(pwfile, 0o644)
+    data = root / "data"
+    subprocess.run(
+        [
+            *sudo,
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            user,
+            "--auth=scram-sha-256",
+            f"--pwfile={pwfile}",
+            "--encoding=utf8",
+        ],
+        check=True,
+        capture_output=True,
+        cwd="/",
+    )
+    pwfile.unlink()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    subprocess.run(
+        [
+            *sudo,
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(root / "log"),
+            "-o",
+            f"-h 127.0.0.1 -p {port} -k {root} {options}",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+        cwd="/",
+    )
+    try:
+        yield URL.create(
+            "postgresql+psycopg2",
+            username=user,
+            password=password,
+            host="127.0.0.1",
+            port=port,
+            database="postgres",
+        )
+    finally:
+        subprocess.run(
+            [*sudo, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+            cwd="/",
+        )
+        shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def external_server():
     """A second PostgreSQL, TCP on 127.0.0.1, scram password auth: the learner's own server.
@@ -76,62 +143,8 @@ def external_server():
     bin_dir = _postgres_bin()
     if bin_dir is None:
         pytest.skip("no PostgreSQL binaries found for a second server (apt-get install postgresql)")
-    sudo = _as_user()
-    root = Path(tempfile.mkdtemp(prefix="pg-ext-"))
-    os.chmod(root, 0o777)
-    pwfile = root / "pw"
-    pwfile.write_text(EXTERNAL_PASSWORD + "\n")
-    os.chmod(pwfile, 0o644)
-    data = root / "data"
-    subprocess.run(
-        [
-            *sudo,
-            str(bin_dir / "initdb"),
-            "-D",
-            str(data),
-            "-U",
-            "postgres",
-            "--auth=scram-sha-256",
-            f"--pwfile={pwfile}",
-            "--encoding=utf8",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    subprocess.run(
-        [
-            *sudo,
-            str(bin_dir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-w",
-            "-l",
-            str(root / "log"),
-            "-o",
-            f"-h 127.0.0.1 -p {port} -k {root}",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield URL.create(
-            "postgresql+psycopg2",
-            username="postgres",
-            password=EXTERNAL_PASSWORD,
-            host="127.0.0.1",
-            port=port,
-            database="postgres",
-        )
-    finally:
-        subprocess.run(
-            [*sudo, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+    with running_postgres(bin_dir, _as_user(), "postgres", EXTERNAL_PASSWORD) as url:
+        yield url
 
 
 @pytest.fixture

@@ -2,95 +2,34 @@
 server's programs), TCP on 127.0.0.1 with scram password logins, and an admin role."""
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import URL
 
 from course_app.settings import PROJECT_ROOT
+from tests.conftest import running_postgres
 
 ADMIN_PASSWORD = "adm1n p@ss/%"
 
 
-def _start(bin_dir: Path, sudo: list[str]):
-    root = Path(tempfile.mkdtemp(prefix="pg-class-"))
-    os.chmod(root, 0o777)
-    pwfile = root / "pw"
-    pwfile.write_text(ADMIN_PASSWORD + "\n")
-    os.chmod(pwfile, 0o644)
-    data = root / "data"
-    subprocess.run(
-        [
-            *sudo,
-            str(bin_dir / "initdb"),
-            "-D",
-            str(data),
-            "-U",
-            "admin",
-            "--auth=scram-sha-256",
-            f"--pwfile={pwfile}",
-            "--encoding=utf8",
-            "--locale=C",
-            "--no-sync",
-        ],
-        check=True,
-        capture_output=True,
-        cwd="/",
-    )
-    pwfile.unlink()
-    (data / "pg_hba.conf").write_text("host all all 127.0.0.1/32 scram-sha-256\n")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    subprocess.run(
-        [
-            *sudo,
-            str(bin_dir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-w",
-            "-l",
-            str(root / "log"),
-            "-o",
-            f"-h 127.0.0.1 -p {port} -k {root} -c fsync=off -c max_connections=200",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-        cwd="/",
-    )
-    return root, data, port
+@contextmanager
+def class_server_running():
+    """The class server's admin URL, while it runs (the tests' and bench/classroom.py's)."""
+    from course_app import server
+
+    sudo = ["runuser", "-u", server.ROOT_USER, "--"] if os.geteuid() == 0 else []
+    options = "-c fsync=off -c max_connections=200"
+    with running_postgres(server.programs(), sudo, "admin", ADMIN_PASSWORD, options) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
 def class_server():
-    """Yields the admin URL; the server is stopped and its files removed afterwards."""
-    from course_app import server
-
-    bin_dir = server.programs()
-    sudo = ["runuser", "-u", server.ROOT_USER, "--"] if os.geteuid() == 0 else []
-    root, data, port = _start(bin_dir, sudo)
-    try:
-        yield URL.create(
-            "postgresql+psycopg2",
-            username="admin",
-            password=ADMIN_PASSWORD,
-            host="127.0.0.1",
-            port=port,
-            database="postgres",
-        )
-    finally:
-        subprocess.run(
-            [*sudo, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-            cwd="/",
-        )
-        shutil.rmtree(root, ignore_errors=True)
+    with class_server_running() as url:
+        yield url
 
 
 def course_env(tmp: Path, **values: str) -> dict[str, str]:
