@@ -251,7 +251,14 @@ def cmd_classroom(args) -> None:
     if args.action == "setup":
         names = list(args.learners or [])
         if args.learners_file:
-            names += [n.strip() for n in Path(args.learners_file).read_text().splitlines()]
+            try:
+                listed = Path(args.learners_file).read_text().splitlines()
+            except OSError as exc:
+                raise CourseError(
+                    f"Cannot read {args.learners_file} ({exc.strerror}): give a file of learner "
+                    f"names, one a line."
+                ) from None
+            names += [n.strip() for n in listed]
         names = list(dict.fromkeys(n for n in names if n and not n.startswith("#")))
         classroom.setup(names, folder)
     elif args.action == "progress":

@@ -29,7 +29,7 @@ import secrets
 from pathlib import Path
 
 from alembic import command
-from sqlalchemy import event, text
+from sqlalchemy import event
 
 from course_app import database, lessons, progress
 from course_app.database import CLASS_DATABASE, CLASS_ROLE, PREFIX
@@ -48,7 +48,8 @@ def _admin(statement: str, **params) -> list:
     return database._admin(statement, **params)
 
 
-def _is_admin() -> None:
+def _admin_is_superuser() -> bool:
+    """Refuse a learner's settings or a role that cannot run a class; True for a superuser."""
     url = database.server_url()
     if url.database == CLASS_DATABASE:
         raise CourseError(
@@ -164,8 +165,7 @@ def _class_database() -> None:
         database.create(CLASS_DATABASE)
         _admin(f"COMMENT ON DATABASE \"{CLASS_DATABASE}\" IS '{MARK}'")
     _admin(f'GRANT CONNECT ON DATABASE "{CLASS_DATABASE}" TO "{CLASS_ROLE}"')
-    with database._engine(database.url_for(CLASS_DATABASE)).begin() as conn:
-        conn.execute(text(PROGRESS_TABLE))
+    database.class_execute(PROGRESS_TABLE)
 
 
 def _role_exists(role: str) -> bool:
@@ -174,21 +174,26 @@ def _role_exists(role: str) -> bool:
 
 def _set_password(role: str, password: str, create: bool) -> None:
     """The server gets a SCRAM verifier, never the password itself (nor does its log)."""
+    import psycopg2
     from psycopg2.extensions import encrypt_password
 
-    with database._admin_engine(database.server_url()).connect() as conn:
+    url = database.server_url()
+    with database._admin_engine(url).connect() as conn:
         raw = conn.connection.dbapi_connection
         verifier = encrypt_password(password, role, raw)
-        with raw.cursor() as cursor:  # psycopg2 quotes the verifier; no SQLAlchemy text()
-            if create:
-                cursor.execute(
-                    f'CREATE ROLE "{role}" LOGIN CREATEDB NOSUPERUSER NOCREATEROLE INHERIT '
-                    f'PASSWORD %s IN ROLE "{CLASS_ROLE}"',
-                    (verifier,),
-                )
-                cursor.execute(f"COMMENT ON ROLE \"{role}\" IS '{MARK}'")
-            else:
-                cursor.execute(f'ALTER ROLE "{role}" PASSWORD %s', (verifier,))
+        try:
+            with raw.cursor() as cursor:  # psycopg2 quotes the verifier; no SQLAlchemy text()
+                if create:
+                    cursor.execute(
+                        f'CREATE ROLE "{role}" LOGIN CREATEDB NOSUPERUSER NOCREATEROLE INHERIT '
+                        f'PASSWORD %s IN ROLE "{CLASS_ROLE}"',
+                        (verifier,),
+                    )
+                    cursor.execute(f"COMMENT ON ROLE \"{role}\" IS '{MARK}'")
+                else:
+                    cursor.execute(f'ALTER ROLE "{role}" PASSWORD %s', (verifier,))
+        except psycopg2.Error as exc:  # one line, never the verifier
+            raise database.explain(exc, url) from None
 
 
 def _private_folder(folder: Path) -> Path:
@@ -208,7 +213,7 @@ def file_name(learner: str) -> str:
 
 
 def setup(learners: list[str], folder: Path = SETTINGS_DIR) -> None:
-    superuser = _is_admin()
+    superuser = _admin_is_superuser()
     tags = {}
     for learner in learners:
         tag = database.learner_tag(learner)
@@ -262,7 +267,7 @@ def _names(folder: Path) -> dict[str, str]:
 
 def progress_rows(folder: Path = SETTINGS_DIR) -> list[list[str]]:
     """A header, then one row a learner: each exercise's status ('' if never tried)."""
-    _is_admin()
+    _admin_is_superuser()
     rows = database.class_execute(
         "SELECT learner, lesson, exercise, outcome, at FROM progress ORDER BY at, id"
     )
@@ -309,7 +314,7 @@ def progress_report(as_csv: bool, folder: Path = SETTINGS_DIR) -> str:
 
 
 def teardown(folder: Path = SETTINGS_DIR) -> None:
-    _is_admin()
+    _admin_is_superuser()
     roles = [
         name
         for (name,) in _admin(

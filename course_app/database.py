@@ -12,6 +12,7 @@ Connection failures become one-sentence ``CourseError``s that say what to fix
 with the password masked.
 """
 
+import hashlib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,8 +37,6 @@ def learner_tag(learner: str | None = None) -> str:
     same for the same name, and different for names that differ anywhere (``ada.l``,
     ``ada-l``, ``Ada_L``, or two long names that agree on their first 63 bytes): the hash is
     of the whole name. Short, so that a lesson's scratch copies stay within 63 bytes."""
-    import hashlib
-
     learner = learner if learner is not None else get_settings().learner
     if not learner:
         return ""
