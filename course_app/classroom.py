@@ -212,6 +212,18 @@ def file_name(learner: str) -> str:
     return re.sub(r"[^A-Za-z0-9._@-]", "_", learner) + ".env"
 
 
+def _checkpoint(superuser: bool) -> None:
+    """Write the new templates' pages to disk now: a learner's clone copies a template's
+    files after a checkpoint, and the class's first clones should not all wait for setup's
+    writes. An admin without the right (pg_checkpoint) leaves it to the server's own."""
+    allowed = _admin(
+        "SELECT CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = 'pg_checkpoint') "
+        "THEN pg_has_role('pg_checkpoint', 'MEMBER') END"
+    )[0][0]
+    if superuser or allowed:
+        _admin("CHECKPOINT")
+
+
 def setup(learners: list[str], folder: Path = SETTINGS_DIR) -> None:
     superuser = _admin_is_superuser()
     tags = {}
@@ -226,6 +238,7 @@ def setup(learners: list[str], folder: Path = SETTINGS_DIR) -> None:
     if not superuser:  # building templates as the class role needs membership
         _admin(f'GRANT "{CLASS_ROLE}" TO CURRENT_USER')
     built = templates()
+    _checkpoint(superuser)
     print(f"Class templates: {len(built)} lesson start states, ready to clone.")
     _class_database()
     folder = _private_folder(folder)
