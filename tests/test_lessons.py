@@ -71,3 +71,36 @@ def test_templates_are_reused():
     name = lessons.ensure_template("0004")
     assert lessons.ensure_template("0004") == name
     assert name.startswith("alembic_course_tpl_0004_")
+
+
+def test_a_copy_of_the_package_installed_apart_from_the_repository_says_how_to_install(tmp_path):
+    """`pip install .` puts course_app into site-packages, away from the lessons."""
+    import shutil
+    import subprocess
+    import sys
+
+    from course_app.settings import PROJECT_ROOT
+
+    source = tmp_path / "source"  # a copy, so that pip's build/ folder stays out of the repository
+    shutil.copytree(PROJECT_ROOT / "course_app", source / "course_app")
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", source)
+    target = tmp_path / "site-packages"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", target, "."],
+        cwd=source,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "course_app", "reset", "0"],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(target), "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr + done.stdout
+    assert "installed apart from its repository" in done.stderr + done.stdout
+    assert "pip install -e ." in done.stderr + done.stdout
