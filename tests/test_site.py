@@ -173,6 +173,7 @@ def test_every_page_passes_axe_wcag_21_aa(browser, site_url, scheme):
     page.locator("label.md-search__icon, .md-search__input").first.click()
     page.locator(".md-search__input").press_sequentially("alembic", delay=20)
     page.locator(".md-search-result__item").first.wait_for(timeout=10_000)
+    page.wait_for_timeout(600)  # a result's background fades in (0.25 s): measure once it ends
     found = axe.run(page, options={**WCAG_21_AA, "resultTypes": ["violations"]}).response
     failures += [f"search open: {v['id']}: {v['nodes'][0]['target']}" for v in found["violations"]]
     context.close()
