@@ -216,11 +216,10 @@ def _checkpoint(superuser: bool) -> None:
     """Write the new templates' pages to disk now: a learner's clone copies a template's
     files after a checkpoint, and the class's first clones should not all wait for setup's
     writes. An admin without the right (pg_checkpoint) leaves it to the server's own."""
-    allowed = _admin(
-        "SELECT CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = 'pg_checkpoint') "
-        "THEN pg_has_role('pg_checkpoint', 'MEMBER') END"
-    )[0][0]
-    if superuser or allowed:
+    member = _admin(
+        "SELECT pg_has_role(oid, 'MEMBER') FROM pg_roles WHERE rolname = 'pg_checkpoint'"
+    )
+    if superuser or member == [(True,)]:
         _admin("CHECKPOINT")
 
 

@@ -104,7 +104,20 @@ def reference_config() -> Config:
     return config
 
 
+def _check_beside_repository() -> None:
+    """The reference history and the lessons live in the repository, beside the package: a
+    copy installed into site-packages (``pip install .``) would find neither."""
+    if not (PROJECT_ROOT / "alembic.ini").is_file():
+        raise CourseError(
+            f"The course package in {Path(__file__).parent} was installed apart from its "
+            f"repository (`pip install .`): in the repository, run `pip install -e .` instead."
+        )
+
+
 def _history_hash() -> str:
+    """What every template's name carries, so the first read of the reference history: a
+    lesson start, a check's reference schema and classroom setup all come here."""
+    _check_beside_repository()
     digest = hashlib.sha256()
     for path in sorted(REFERENCE_DIR.rglob("*.py")):
         digest.update(path.name.encode() + path.read_bytes())
@@ -652,20 +665,9 @@ def _revisions_up_to(revision: str | None) -> list[Path]:
     return [Path(s.path) for s in script.walk_revisions("base", revision)][::-1]
 
 
-def _check_beside_repository() -> None:
-    """The reference history and the lessons live in the repository, beside the package: a
-    copy installed into site-packages (``pip install .``) would find neither."""
-    if not (PROJECT_ROOT / "alembic.ini").is_file():
-        raise CourseError(
-            f"The course package in {Path(__file__).parent} was installed apart from its "
-            f"repository (`pip install .`): in the repository, run `pip install -e .` instead."
-        )
-
-
 def start(number: int) -> Lesson:
     """Give lesson ``number`` a fresh workspace and database; make it current."""
     global _current
-    _check_beside_repository()
     if number not in STAGES:
         raise CourseError(
             f"There is no lesson {number}; lessons are {min(STAGES)} to {max(STAGES)}."

@@ -1,9 +1,14 @@
 """Lesson workspaces: the right state for every lesson, from the reference history."""
 
+import shutil
+import subprocess
+import sys
+
 import pytest
 
 from course_app import lessons
 from course_app.errors import CourseError
+from course_app.settings import PROJECT_ROOT
 
 
 @pytest.mark.parametrize("number", sorted(lessons.STAGES))
@@ -75,12 +80,6 @@ def test_templates_are_reused():
 
 def test_a_copy_of_the_package_installed_apart_from_the_repository_says_how_to_install(tmp_path):
     """`pip install .` puts course_app into site-packages, away from the lessons."""
-    import shutil
-    import subprocess
-    import sys
-
-    from course_app.settings import PROJECT_ROOT
-
     source = tmp_path / "source"  # a copy, so that pip's build/ folder stays out of the repository
     shutil.copytree(PROJECT_ROOT / "course_app", source / "course_app")
     shutil.copy(PROJECT_ROOT / "pyproject.toml", source)
