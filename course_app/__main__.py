@@ -260,7 +260,7 @@ def cmd_classroom(args) -> None:
                 ) from None
             names += [n.strip() for n in listed]
         names = list(dict.fromkeys(n for n in names if n and not n.startswith("#")))
-        classroom.setup(names, folder)
+        classroom.setup(names, folder, first_lesson=args.first_lesson)
     elif args.action == "progress":
         print(classroom.progress_report(args.csv, folder))
     elif args.action == "teardown":
@@ -297,6 +297,12 @@ def main(argv: list[str] | None = None) -> int:
     class_parser.add_argument("--learners", nargs="*", help="learner names (setup)")
     class_parser.add_argument("--learners-file", help="a file of learner names, one a line")
     class_parser.add_argument("--csv", action="store_true", help="progress as CSV")
+    class_parser.add_argument(
+        "--first-lesson",
+        type=int,
+        default=0,
+        help="the lesson the class starts with: each learner's copy of it is made ahead (setup)",
+    )
     class_parser.add_argument(
         "--settings-dir", help="where the learners' settings go (default: classroom-settings/)"
     )

@@ -12,6 +12,8 @@
 * ``alembic_course_class``, the class database: the learners' lobby, and the
   ``progress`` table, where row-level security lets each learner write and read only
   their own rows;
+* each learner's copy of the class's first lesson, made ahead as that learner (``ready``):
+  a class starting it at once then waits for thirty renames, not thirty copies;
 * each learner's settings, in a folder only the instructor may enter: ``<name>.env``
   and ``jupyterhub.json`` (user -> environment, for ``c.Spawner.environment``). The
   passwords are random, sent to the server as SCRAM verifiers, and never printed.
@@ -26,10 +28,15 @@ import json
 import os
 import re
 import secrets
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from alembic import command
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 
 from course_app import database, lessons, progress
 from course_app.database import CLASS_DATABASE, CLASS_ROLE, PREFIX
@@ -223,7 +230,49 @@ def _checkpoint(superuser: bool) -> None:
         _admin("CHECKPOINT")
 
 
-def setup(learners: list[str], folder: Path = SETTINGS_DIR) -> None:
+def _ready_copies(kept: dict, learners: list[str], lesson: int) -> None:
+    """Each learner's ready copy of the class's first lesson (``ready``), made as that
+    learner: a process with their settings, as many at once as there are cores."""
+    code = (
+        "import sys\nfrom course_app import ready\nfrom course_app.errors import CourseError\n"
+        f"try:\n    ready.prepare_lesson({lesson})\nexcept CourseError as exc:\n    sys.exit(str(exc))"
+    )
+
+    def make(learner: str) -> str | None:
+        settings = kept[learner]
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, **settings},
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode == 0:
+            return None
+        said = (done.stderr.strip().splitlines() or ["no detail"])[-1]
+        password = make_url(settings["DATABASE_URL"]).password or ""
+        for form in sorted(database.secret_forms(password), key=len, reverse=True):
+            said = said.replace(form, "***")
+        return f"{learner}'s copy of lesson {lesson} could not be made: {said}"
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        failed = [problem for problem in pool.map(make, learners) if problem]
+    if failed:
+        raise CourseError(failed[0] + (f" (and {len(failed) - 1} more)" if failed[1:] else ""))
+    print(
+        f"Lesson {lesson} is copied ahead for {len(learners)} learner"
+        f"{'s' * (len(learners) != 1)}, in {time.perf_counter() - began:.0f} s; each next "
+        f"lesson is copied while they work."
+    )
+
+
+def setup(learners: list[str], folder: Path = SETTINGS_DIR, first_lesson: int = 0) -> None:
+    if first_lesson not in lessons.STAGES:
+        raise CourseError(
+            f"There is no lesson {first_lesson} to start the class with: lessons are "
+            f"{min(lessons.STAGES)} to {max(lessons.STAGES)}."
+        )
     superuser = _admin_is_superuser()
     tags = {}
     for learner in learners:
@@ -264,6 +313,7 @@ def setup(learners: list[str], folder: Path = SETTINGS_DIR) -> None:
         )
         print(f"{learner}: role {role}, settings in {folder / file_name(learner)}")
     _write_private(kept_file, json.dumps(kept, indent=2) + "\n")
+    _ready_copies(kept, learners, first_lesson)
     print(f"JupyterHub's form of all of them: {kept_file} (see docs/instructors.md).")
 
 

@@ -289,6 +289,20 @@ def rename(old: str, new: str) -> None:
     _admin(f'ALTER DATABASE "{_checked(old)}" RENAME TO "{_checked(new)}"')
 
 
+def set_comment(name: str, comment: str) -> None:
+    """Mark one of the course's databases (``COMMENT ON DATABASE``): what made it, or from what."""
+    _admin(f'COMMENT ON DATABASE "{_checked(name)}" IS :c', c=comment)
+
+
+def comment(name: str) -> str | None:
+    """A database's comment; None if it has none, or does not exist."""
+    rows = _admin(
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = :n",
+        n=_checked(name),
+    )
+    return rows[0][0] if rows else None
+
+
 @contextmanager
 def lock(key: str) -> Iterator[None]:
     """Hold a server-wide advisory lock, so two kernels never build the same thing."""

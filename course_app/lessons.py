@@ -33,7 +33,7 @@ from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from course_app import backups, database, workspace
+from course_app import backups, database, ready, workspace
 from course_app.errors import CourseError
 from course_app.settings import PROJECT_ROOT, get_settings
 from course_app.stage_models import models_source
@@ -665,8 +665,20 @@ def _revisions_up_to(revision: str | None) -> list[Path]:
     return [Path(s.path) for s in script.walk_revisions("base", revision)][::-1]
 
 
+def lesson_databases(number: int) -> list[tuple[str, str]]:
+    """A lesson's databases, each with the template it starts as: the lesson's own, and for
+    the lessons on testing, the one its migration tests wipe and migrate (never its own)."""
+    stage = STAGES[number]
+    name = database.own(f"lesson{number:02d}")
+    databases = [(name, stage_template(stage))]
+    if stage.testing:
+        databases.append((f"{name}_test", ensure_template(None)))
+    return databases
+
+
 def start(number: int) -> Lesson:
-    """Give lesson ``number`` a fresh workspace and database; make it current."""
+    """Give lesson ``number`` a fresh workspace and database; make it current. On a class
+    server the lesson's databases were copied ahead (``ready``), and the next lesson's are."""
     global _current
     if number not in STAGES:
         raise CourseError(
@@ -674,18 +686,22 @@ def start(number: int) -> Lesson:
         )
     stage = STAGES[number]
     name = database.own(f"lesson{number:02d}")
-    template = stage_template(stage)
+    in_class = database.classroom_role() is not None
+    databases = lesson_databases(number)
     # Two kernels starting the same lesson at once take turns; both end in its start state.
     with database.lock(name):
-        database.recreate(name, template=template)
-        if stage.testing:  # what the migration tests wipe and migrate: never the lesson's own
-            database.recreate(f"{name}_test", template=ensure_template(None))
+        for each, template in databases:
+            if not (in_class and ready.take(each, template)):
+                database.recreate(each, template=template)
         for scratch in database.course_databases():  # left by a check that was interrupted
             if SCRATCH.fullmatch(scratch.removeprefix(name)):
                 database.drop(scratch)
         url = database.url_for(name).render_as_string(hide_password=False)
         path = workspace_path(number)
         backup = _write_workspace(path, stage, url)
+    following = [n for n in STAGES if n > number]
+    if in_class and following:
+        ready.prepare_in_background(min(following))
     if stage.runs_processes:
         from course_app import processes
 

@@ -60,3 +60,19 @@ def course(env: dict, *argv: str, timeout: float = 600) -> subprocess.CompletedP
         text=True,
         timeout=timeout,
     )
+
+
+def run_sql(port: int, user: str, password: str, statement: str, dbname: str = "postgres"):
+    """One statement on the class server as that user (autocommit); its rows, if any."""
+    import psycopg2
+
+    conn = psycopg2.connect(
+        host="127.0.0.1", port=port, user=user, password=password, dbname=dbname
+    )
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(statement)
+            return cursor.fetchall() if cursor.description else []
+    finally:
+        conn.close()

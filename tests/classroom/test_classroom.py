@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from course_app import database
-from tests.classroom.conftest import ADMIN_PASSWORD, course, course_env
+from tests.classroom.conftest import ADMIN_PASSWORD, course, course_env, run_sql
 
 pytestmark = pytest.mark.usefixtures("class_server")
 
@@ -58,20 +58,7 @@ def classroom(class_server, tmp_path_factory):
 
 
 def admin_sql(classroom, statement, database="postgres"):
-    conn = psycopg2.connect(
-        host="127.0.0.1",
-        port=classroom["url"].port,
-        user="admin",
-        password=ADMIN_PASSWORD,
-        dbname=database,
-    )
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(statement)
-            return cursor.fetchall() if cursor.description else []
-    finally:
-        conn.close()
+    return run_sql(classroom["url"].port, "admin", ADMIN_PASSWORD, statement, database)
 
 
 def connect_as(classroom, learner, dbname):
