@@ -400,9 +400,10 @@ def teardown(folder: Path = SETTINGS_DIR) -> None:
         _admin(f'DROP ROLE "{role}"')
     if _role_exists(CLASS_ROLE):
         _admin(f'DROP ROLE "{CLASS_ROLE}"')
+        roles.append(CLASS_ROLE)
     for path in [folder / "jupyterhub.json", *folder.glob("*.env")]:
         path.unlink(missing_ok=True)
     print(
-        f"Dropped {len(doomed)} databases and {len(roles) + 1} roles of the class; removed "
+        f"Dropped {len(doomed)} databases and {len(roles)} roles of the class; removed "
         f"the learners' settings from {folder}."
     )

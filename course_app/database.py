@@ -136,6 +136,11 @@ def explain(exc: Exception, url: URL) -> CourseError:
             f"is it running? Check the host and port"
             + ("." if embedded else ", or unset DATABASE_URL to use the embedded server.")
         )
+    if "password authentication failed" in message and classroom_role() is not None:
+        return CourseError(  # PostgreSQL says the same of a role that no longer exists
+            f"The class server at {where} refused your login ({url.username!r}): the class "
+            f"may have been set up again or ended. Ask your instructor for your settings."
+        )
     if "password authentication failed" in message or "no password supplied" in message:
         return CourseError(
             f"PostgreSQL at {where} refused the password for user {url.username!r}. "

@@ -234,3 +234,16 @@ def test_teardown_removes_the_class_and_only_the_class(classroom):
     assert {"canary", "alembic_course_u_canary", "admin"} <= roles
     assert not {r for r in roles if r.startswith("alembic_course_") and "canary" not in r}
     assert not list(classroom["folder"].glob("*.env"))
+
+
+def test_after_teardown_a_learner_is_told_to_ask_and_a_second_teardown_drops_nothing(classroom):
+    learner = classroom["learners"][LEARNERS[0]]
+    done = course(learner, "reset", "0")
+    assert done.returncode == 1
+    assert "refused your login" in done.stderr and "Ask your instructor" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    again = course(
+        classroom["admin"], "classroom", "teardown", "--settings-dir", str(classroom["folder"])
+    )
+    assert again.returncode == 0, again.stderr
+    assert "Dropped 0 databases and 0 roles" in again.stdout
