@@ -94,6 +94,10 @@ def cmd_open(extra: list[str]) -> NoReturn:
     ]
     if os.geteuid() == 0:  # a container: Jupyter refuses root without it
         command.append("--allow-root")
+    if os.environ.get("CODESPACES") == "true":
+        # Its browser reaches JupyterLab through a forwarded address (a host name and origin
+        # of github.dev), which Jupyter otherwise refuses (403); the token still guards it.
+        command += ["--ServerApp.allow_remote_access=True", "--ServerApp.allow_origin=*"]
     # Become jupyter lab (no wrapper process left behind when it is stopped).
     os.execv(sys.executable, command + extra)
 

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -138,3 +139,44 @@ def test_check_results_look_different_in_jupyterlab(browser, jupyter_lab, tmp_pa
     assert len(colours) == 3, colours
     screenshot(page, "jupyterlab-checks")
     page.close()
+
+
+@pytest.mark.parametrize("codespace", [False, True])
+def test_open_in_a_codespace_answers_its_forwarded_address(codespace):
+    """A Codespace's browser asks for JupyterLab by a github.dev host name: refused
+    anywhere else (Jupyter's guard against DNS rebinding), answered in a Codespace."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "CODESPACES"}
+    if codespace:
+        env["CODESPACES"] = "true"
+    argv = ["--no-browser", f"--port={port}", "--IdentityProvider.token=t0ken"]
+    lab = subprocess.Popen(
+        [sys.executable, "-m", "course_app", "open", *argv],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    forwarded = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/status",
+        headers={"Host": f"learner-x-{port}.app.github.dev", "Authorization": "token t0ken"},
+    )
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=1)
+                break
+            except urllib.error.HTTPError:
+                break  # it answers (403 without the token)
+            except OSError:
+                time.sleep(0.25)
+        try:
+            status = urllib.request.urlopen(forwarded, timeout=5).status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        assert status == (200 if codespace else 403)
+    finally:
+        os.killpg(lab.pid, signal.SIGTERM)
+        lab.wait(timeout=20)
