@@ -98,7 +98,7 @@ def _build(name: str, build) -> None:
     database.rename(building, name)
     _admin(f'ALTER DATABASE "{name}" IS_TEMPLATE true')
     _admin(f'REVOKE ALL ON DATABASE "{name}" FROM PUBLIC')
-    _admin(f"COMMENT ON DATABASE \"{name}\" IS '{MARK}'")
+    database.set_comment(name, MARK)
 
 
 def _marked() -> set[str]:
@@ -170,7 +170,7 @@ REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 def _class_database() -> None:
     if not database.exists(CLASS_DATABASE):
         database.create(CLASS_DATABASE)
-        _admin(f"COMMENT ON DATABASE \"{CLASS_DATABASE}\" IS '{MARK}'")
+        database.set_comment(CLASS_DATABASE, MARK)
     _admin(f'GRANT CONNECT ON DATABASE "{CLASS_DATABASE}" TO "{CLASS_ROLE}"')
     database.class_execute(PROGRESS_TABLE)
 
@@ -250,9 +250,7 @@ def _ready_copies(kept: dict, learners: list[str], lesson: int) -> None:
         if done.returncode == 0:
             return None
         said = (done.stderr.strip().splitlines() or ["no detail"])[-1]
-        password = make_url(settings["DATABASE_URL"]).password or ""
-        for form in sorted(database.secret_forms(password), key=len, reverse=True):
-            said = said.replace(form, "***")
+        said = database.redact(said, make_url(settings["DATABASE_URL"]).password or "")
         return f"{learner}'s copy of lesson {lesson} could not be made: {said}"
 
     began = time.perf_counter()
